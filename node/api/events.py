@@ -1,0 +1,154 @@
+"""Events: the public calendar (``/events``) and the admin writes (``/admin/events``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+from sqlmodel import Session
+
+from node.api.members import IfMatch, RecordIdPath
+from node.api.reads import EventPage, check_limit, one, page_response
+from node.api.writes import WriteResult, write
+from node.db.projection import UTC_FORMAT
+from node.db.search import Query as Search
+from node.db.search import search
+from node.db.store import ENTRIES
+from node.deps import EditorDep, RuntimeDep, SessionDep, WriteSessionDep
+from node.errors import InvalidInput
+from node.publisher import Mode
+from schemas.event import EventCreate, EventKind, EventPublic
+from schemas.geo import Region
+
+public = APIRouter(prefix="/events", tags=["events"])
+admin = APIRouter(prefix="/admin/events", tags=["admin"])
+
+
+def _instant(value: str | None, field: str) -> str | None:
+    """A date (``2027-03-01``, midnight UTC) or a date-time with offset, as a UTC string."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput([(field, "expected a date or an ISO 8601 date-time")]) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+@public.get("", response_model=EventPage)
+def list_events(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    region: Region | None = None,
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    kind: EventKind | None = None,
+    topic: Annotated[str | None, Query(max_length=60)] = None,
+    language: Annotated[str | None, Query(max_length=35)] = None,
+    organizer: Annotated[str | None, Query(max_length=64)] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=40, description="Events running at or after")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=40, description="Events starting before")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    cursor: Annotated[str | None, Query(max_length=600)] = None,
+    count: bool = False,
+) -> Response:
+    ends_after = _instant(from_, "query.from")
+    starts_before = _instant(to, "query.to")
+    if ends_after is None and starts_before is None:
+        # Upcoming by default: anything not yet over, so a running conference still shows.
+        ends_after = runtime.clock().astimezone(UTC).strftime(UTC_FORMAT)
+    query = Search(
+        kind="event",
+        limit=check_limit(limit, runtime.settings.max_page_size),
+        q=q,
+        region=region.value if region else None,
+        country=country.upper() if country else None,
+        category=kind.value if kind else None,
+        topic=topic.strip().lower() if topic else None,
+        language=language,
+        organizer=organizer,
+        ends_after=ends_after,
+        starts_before=starts_before,
+    )
+    return page_response(search(session, query, cursor=cursor, count=count), "event")
+
+
+@public.get("/{event_id}", responses={200: {"model": EventPublic}})
+def get_event(event_id: RecordIdPath, session: SessionDep) -> Response:
+    return one(session, kind="event", record_id=event_id)
+
+
+def _check_organizer(session: Session, body: EventCreate) -> None:
+    if body.organizer is None:
+        return
+    found = session.execute(
+        select(ENTRIES.c.pk).where(
+            ENTRIES.c.record_id == body.organizer, ENTRIES.c.kind == "member"
+        )
+    ).first()
+    if found is None:
+        raise InvalidInput([("body.organizer", f"no member {body.organizer} in the directory")])
+
+
+@admin.post("", status_code=201, response_model=WriteResult)
+def create_event(
+    body: EventCreate, session: WriteSessionDep, runtime: RuntimeDep, token: EditorDep
+) -> WriteResult:
+    _check_organizer(session, body)
+    return write(
+        session,
+        runtime,
+        token,
+        kind="event",
+        record_id=str(uuid.uuid4()),
+        mode=Mode.CREATE,
+        body=body,
+    )
+
+
+@admin.put("/{event_id}", response_model=WriteResult)
+def replace_event(
+    event_id: RecordIdPath,
+    body: EventCreate,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    token: EditorDep,
+    if_match: IfMatch = None,
+) -> WriteResult:
+    _check_organizer(session, body)
+    return write(
+        session,
+        runtime,
+        token,
+        kind="event",
+        record_id=event_id,
+        mode=Mode.UPDATE,
+        body=body,
+        if_match=if_match,
+    )
+
+
+@admin.delete("/{event_id}", response_model=WriteResult)
+def delete_event(
+    event_id: RecordIdPath,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    token: EditorDep,
+    if_match: IfMatch = None,
+) -> WriteResult:
+    return write(
+        session,
+        runtime,
+        token,
+        kind="event",
+        record_id=event_id,
+        mode=Mode.DELETE,
+        if_match=if_match,
+    )

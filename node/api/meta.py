@@ -1,0 +1,80 @@
+"""About this node: health, identity, and the signed record behind any directory entry."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+from sqlalchemy import func, select, text
+
+from node.db.store import ENTRIES, RECORDS, last_seq
+from node.deps import RuntimeDep, SessionDep
+from node.errors import NotFound
+from schemas.record import Envelope
+
+router = APIRouter(tags=["node"])
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+class NodeInfo(BaseModel):
+    node_id: str
+    name: str
+    region: str
+    url: str
+    key_id: str
+    public_key: str
+    last_seq: int
+    members: int
+    events: int
+
+
+@router.get("/healthz", response_model=Health)
+def healthz(session: SessionDep) -> Health:
+    session.execute(text("SELECT 1"))
+    return Health(status="ok", database=session.get_bind().dialect.name)
+
+
+@router.get("/node", response_model=NodeInfo)
+def node_info(session: SessionDep, runtime: RuntimeDep) -> NodeInfo:
+    s = runtime.settings
+    counts = dict(
+        session.execute(select(ENTRIES.c.kind, func.count()).group_by(ENTRIES.c.kind)).all()
+    )
+    return NodeInfo(
+        node_id=s.node_id,
+        name=s.name,
+        region=s.region.value,
+        url=s.url,
+        key_id=runtime.key.key_id,
+        public_key=runtime.key.public_b64,
+        last_seq=last_seq(session, origin=s.node_id),
+        members=counts.get("member", 0),
+        events=counts.get("event", 0),
+    )
+
+
+@router.get("/records/{record_id}", response_model=Envelope)
+def signed_record(
+    record_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")], session: SessionDep
+) -> Envelope:
+    """The current signed envelope (or tombstone) of a record, for offline verification."""
+    row = session.execute(
+        select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig).where(
+            RECORDS.c.record_id == record_id, RECORDS.c.current.is_(True)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no record {record_id}")
+    return Envelope.model_validate(
+        {
+            "record": json.loads(row.header),
+            "body": None if row.body is None else json.loads(row.body),
+            "sig": row.sig,
+        }
+    )

@@ -1,0 +1,1 @@
+"""Storage: tables, engine, migrations and the record store. SQLite or PostgreSQL."""

@@ -1,0 +1,237 @@
+"""Directory queries: filters, ranked full-text search, ``near=`` and keyset cursors.
+
+Pagination is keyset, never OFFSET: the cursor holds the sort key of the last row served,
+and the next page starts strictly after it ("exclusive cursor: a page never repeats its last
+row"). Every sort key ends with the entry's immutable ``pk``, so the order is total, and a
+row that exists unchanged while a client pages is served exactly once whatever else is
+inserted, edited or deleted meanwhile. The cursor is self-contained (no server session) and
+bound to its query by a fingerprint, so it cannot be replayed against different filters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlmodel import Session
+
+from federation.canonical import b64url, b64url_decode
+from federation.errors import WireFormatError
+from node.db.geo import bounding_box, distance_sql
+from node.db.store import ENTRIES, TAGS
+from node.db.text import tokens
+
+# Radii tried in turn for ``near=`` without ``within_km``: each step is a bounding box an
+# index can serve; the last (None) is the whole table.
+NEAR_STEPS_KM: tuple[float | None, ...] = (50.0, 250.0, 1000.0, 4000.0, None)
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str
+    limit: int = 20
+    region: str | None = None
+    country: str | None = None
+    category: str | None = None
+    role: str | None = None
+    topic: str | None = None
+    language: str | None = None
+    organizer: str | None = None
+    q: str | None = None
+    near: tuple[float, float] | None = None
+    within_km: float | None = None
+    ends_after: str | None = None  # events: still running at or after this UTC instant
+    starts_before: str | None = None  # events: starting before this UTC instant
+
+    def fingerprint(self) -> str:
+        fields = {k: v for k, v in asdict(self).items() if k != "limit"}
+        raw = json.dumps(fields, sort_keys=True, default=str).encode()
+        return b64url(hashlib.sha256(raw).digest()[:9])
+
+
+@dataclass(frozen=True)
+class Row:
+    pk: int
+    record_id: str
+    origin: str
+    version: int
+    updated_at: str
+    body: str
+    starts_at: str | None
+    ends_at: str | None
+    distance_km: float | None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    next_cursor: str | None
+    total: int | None
+
+
+ROW_COLUMNS = (
+    ENTRIES.c.pk,
+    ENTRIES.c.record_id,
+    ENTRIES.c.origin,
+    ENTRIES.c.version,
+    ENTRIES.c.updated_at,
+    ENTRIES.c.body,
+    ENTRIES.c.starts_at,
+    ENTRIES.c.ends_at,
+)
+
+
+def to_row(r: Any, distance_km: float | None) -> Row:
+    return Row(
+        pk=r.pk,
+        record_id=r.record_id,
+        origin=r.origin,
+        version=r.version,
+        updated_at=r.updated_at,
+        body=r.body,
+        starts_at=r.starts_at,
+        ends_at=r.ends_at,
+        distance_km=distance_km,
+    )
+
+
+def encode_cursor(query: Query, key: Sequence[Any]) -> str:
+    return b64url(json.dumps([query.fingerprint(), *key], separators=(",", ":")).encode())
+
+
+def decode_cursor(query: Query, cursor: str, width: int) -> list[Any]:
+    try:
+        data = json.loads(b64url_decode(cursor, field="cursor"))
+    except (ValueError, WireFormatError) as exc:
+        raise WireFormatError("not a cursor issued by this node", field="cursor") from exc
+    if not isinstance(data, list) or len(data) != width + 1 or data[0] != query.fingerprint():
+        raise WireFormatError("the cursor belongs to a different query", field="cursor")
+    return data[1:]
+
+
+def search(session: Session, query: Query, *, cursor: str | None, count: bool) -> Page:
+    dialect = session.get_bind().dialect.name
+    where = _filters(query, dialect)
+    sort = _sort_keys(query, dialect)
+    cols = list(ROW_COLUMNS)
+    distance = None
+    if query.near is not None:
+        distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
+    after = decode_cursor(query, cursor, len(sort)) if cursor else None
+
+    rows: list[Any] = []
+    steps: tuple[float | None, ...] = (query.within_km,) if query.within_km else NEAR_STEPS_KM
+    for radius in steps if distance is not None else (None,):
+        stmt = select(*cols, *sort).where(*where)
+        if distance is not None:
+            stmt = stmt.where(ENTRIES.c.lat.is_not(None))
+            if radius is not None:
+                stmt = _within(stmt, query.near, radius, distance)  # type: ignore[arg-type]
+        if after is not None:
+            stmt = stmt.where(tuple_(*sort) > tuple_(*after))
+        rows = list(session.execute(stmt.order_by(*sort).limit(query.limit + 1)))
+        # Every row within ``radius`` is inside the box, so once the box yields a full page
+        # the page is exactly the nearest rows; otherwise widen and ask again.
+        if len(rows) > query.limit or radius is None or radius == query.within_km:
+            break
+
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    width = len(cols)
+    page_rows = [to_row(r, round(r[width], 3) if distance is not None else None) for r in rows]
+    next_cursor = encode_cursor(query, list(rows[-1][width:])) if more and rows else None
+    total = None
+    if count:
+        count_stmt = select(func.count()).select_from(ENTRIES).where(*where)
+        if distance is not None:
+            count_stmt = count_stmt.where(ENTRIES.c.lat.is_not(None))
+            if query.within_km:
+                count_stmt = _within(count_stmt, query.near, query.within_km, distance)  # type: ignore[arg-type]
+        total = int(session.execute(count_stmt).scalar_one())
+    return Page(page_rows, next_cursor, total)
+
+
+def _within(
+    stmt: Select[Any], near: tuple[float, float], radius: float, distance: Any
+) -> Select[Any]:
+    box = bounding_box(near[0], near[1], radius)
+    stmt = stmt.where(ENTRIES.c.lat.between(box.lat_min, box.lat_max))
+    if box.lon_ranges:
+        stmt = stmt.where(or_(*(ENTRIES.c.lon.between(lo, hi) for lo, hi in box.lon_ranges)))
+    return stmt.where(distance <= radius)
+
+
+def _filters(query: Query, dialect: str) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [ENTRIES.c.kind == query.kind]
+    for col, value in (
+        (ENTRIES.c.region, query.region),
+        (ENTRIES.c.country, query.country),
+        (ENTRIES.c.category, query.category),
+        (ENTRIES.c.role, query.role),
+        (ENTRIES.c.organizer, query.organizer),
+    ):
+        if value is not None:
+            where.append(col == value)
+    for tag, value in (("topic", query.topic), ("language", query.language)):
+        if value is not None:
+            where.append(
+                exists().where(
+                    and_(TAGS.c.entry_pk == ENTRIES.c.pk, TAGS.c.tag == tag, TAGS.c.value == value)
+                )
+            )
+    if query.ends_after is not None:
+        where.append(ENTRIES.c.ends_at >= query.ends_after)
+    if query.starts_before is not None:
+        where.append(ENTRIES.c.starts_at < query.starts_before)
+    words = tokens(query.q or "")
+    if words:
+        where.append(_match(words, dialect, name_only=False))
+    return where
+
+
+def _match(words: list[str], dialect: str, *, name_only: bool) -> ColumnElement[bool]:
+    """Every word must match as a prefix. Words are ``[^\\W_]+`` after folding, so they
+    cannot carry query syntax into FTS5 or ``to_tsquery``."""
+    if dialect == "sqlite":
+        expr = " AND ".join(f'"{w}"*' for w in words)
+        if name_only:
+            expr = "{sort_name} : (" + expr + ")"
+        sub = text("SELECT rowid FROM entries_fts WHERE entries_fts MATCH :m").bindparams(m=expr)
+        return ENTRIES.c.pk.in_(sub.columns(column("rowid", Integer)).subquery().select())
+    weight = "A" if name_only else ""
+    tsq = " & ".join(f"{w}:*{weight}" for w in words)
+    tsvector: ColumnElement[Any] = literal_column("entries.search_tsv")
+    matched: ColumnElement[bool] = tsvector.bool_op("@@")(func.to_tsquery("simple", tsq))
+    return matched
+
+
+def _sort_keys(query: Query, dialect: str) -> list[ColumnElement[Any]]:
+    if query.near is not None:
+        return [distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near), ENTRIES.c.pk]
+    if query.kind == "event":
+        return [ENTRIES.c.starts_at, ENTRIES.c.pk]
+    words = tokens(query.q or "")
+    if words:
+        # Ranking that depends on the row and the query alone (not on corpus statistics such
+        # as bm25's), so it cannot shift between two pages: name matches first, then others.
+        tier = case((_match(words, dialect, name_only=True), 0), else_=1)
+        return [tier, ENTRIES.c.sort_name, ENTRIES.c.pk]
+    return [ENTRIES.c.sort_name, ENTRIES.c.pk]

@@ -1,0 +1,189 @@
+"""The record store: append signed envelopes and keep the search projection in step.
+
+Batch-first: one call applies a list of already-accepted envelopes with a handful of
+statements (SQLAlchemy Core, no per-row ORM merge), because bulk import and peer sync move
+thousands of records at a time. The caller owns the transaction; nothing here commits, so a
+failure anywhere leaves no record, no sequence gap and no index entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlmodel import Session
+
+from federation.canonical import canonical_bytes
+from node.db.projection import project
+from node.db.tables import Entry, EntryTag, OriginSequence, SignedRecord
+
+RECORDS = SignedRecord.__table__  # type: ignore[attr-defined]
+ENTRIES = Entry.__table__  # type: ignore[attr-defined]
+TAGS = EntryTag.__table__  # type: ignore[attr-defined]
+SEQUENCES = OriginSequence.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Current:
+    """The current version of a record as the store knows it."""
+
+    kind: str
+    version: int
+    deleted: bool
+    body_hash: str | None
+
+
+def ensure_origin(session: Session, *, origin: str) -> None:
+    if session.get(OriginSequence, origin) is None:
+        session.add(OriginSequence(origin=origin, last_seq=0))
+        session.flush()
+
+
+def allocate(session: Session, *, origin: str, count: int) -> int:
+    """Reserve ``count`` sequence numbers; returns the first. Rolled back with the transaction."""
+    row = session.execute(
+        update(SEQUENCES)
+        .where(SEQUENCES.c.origin == origin)
+        .values(last_seq=SEQUENCES.c.last_seq + count)
+        .returning(SEQUENCES.c.last_seq)
+    ).first()
+    if row is None:
+        raise LookupError(f"origin {origin} has no sequence row; call ensure_origin first")
+    return int(row[0]) - count + 1
+
+
+def last_seq(session: Session, *, origin: str) -> int:
+    row = session.get(OriginSequence, origin)
+    return row.last_seq if row else 0
+
+
+def current_versions(
+    session: Session, *, origin: str, record_ids: Iterable[str]
+) -> dict[str, Current]:
+    ids = list(dict.fromkeys(record_ids))
+    found: dict[str, Current] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(
+                RECORDS.c.record_id,
+                RECORDS.c.kind,
+                RECORDS.c.version,
+                RECORDS.c.deleted,
+                RECORDS.c.header,
+            )
+            .where(RECORDS.c.origin == origin)
+            .where(RECORDS.c.record_id.in_(ids[start : start + 500]))
+            .where(RECORDS.c.current.is_(True))
+        )
+        for rid, kind, version, deleted, header in rows:
+            found[rid] = Current(kind, version, bool(deleted), json.loads(header)["body_hash"])
+    return found
+
+
+def apply(session: Session, envelopes: Sequence[dict[str, Any]], *, received_at: str) -> None:
+    """Store envelopes that the caller has verified and accepted as newer than what is held.
+
+    Within one call the same record may appear more than once; the last one wins, and the
+    earlier ones become stubs like any other superseded version.
+    """
+    if not envelopes:
+        return
+    record_rows: list[dict[str, Any]] = []
+    superseded: list[dict[str, Any]] = []
+    latest: dict[str, dict[str, Any]] = {}
+    for env in envelopes:
+        header, body = env["record"], env["body"]
+        key = header["origin"] + "/" + header["id"]
+        if key in latest:  # an earlier envelope of this batch is superseded at once
+            latest[key]["body"] = None
+            latest[key]["current"] = False
+        else:
+            superseded.append({"o": header["origin"], "r": header["id"]})
+        row = {
+            "origin": header["origin"],
+            "seq": header["seq"],
+            "record_id": header["id"],
+            "kind": header["kind"],
+            "version": header["version"],
+            "issued_at": header["issued_at"],
+            "deleted": header["deleted"],
+            "current": True,
+            "header": canonical_bytes(header).decode("utf-8"),
+            "sig": env["sig"],
+            "body": None if body is None else canonical_bytes(body).decode("utf-8"),
+            "received_at": received_at,
+        }
+        latest[key] = row
+        record_rows.append(row)
+
+    if superseded:
+        # The previous current version becomes a stub: header and signature stay (they
+        # prove the sequence number was used), the content goes.
+        session.execute(
+            update(RECORDS)
+            .where(and_(RECORDS.c.origin == bindparam("o"), RECORDS.c.record_id == bindparam("r")))
+            .where(RECORDS.c.current.is_(True))
+            .values(current=False, body=None),
+            superseded,
+        )
+    session.execute(insert(RECORDS), record_rows)
+    _project(session, list(latest.values()), received_at=received_at)
+
+
+def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) -> None:
+    ids = [r["record_id"] for r in rows]
+    existing: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        for rid, pk in session.execute(
+            select(ENTRIES.c.record_id, ENTRIES.c.pk).where(
+                ENTRIES.c.record_id.in_(ids[start : start + 500])
+            )
+        ):
+            existing[rid] = pk
+    gone = [existing[r["record_id"]] for r in rows if r["deleted"] and r["record_id"] in existing]
+    for start in range(0, len(gone), 500):
+        chunk = gone[start : start + 500]
+        session.execute(delete(TAGS).where(TAGS.c.entry_pk.in_(chunk)))
+        session.execute(delete(ENTRIES).where(ENTRIES.c.pk.in_(chunk)))
+
+    inserts: list[dict[str, Any]] = []
+    insert_tags: list[list[tuple[str, str]]] = []
+    updates: list[dict[str, Any]] = []
+    tag_rows: list[dict[str, Any]] = []
+    for r in rows:
+        if r["deleted"] or r["body"] is None:
+            continue
+        proj = project(r["kind"], json.loads(r["body"]))
+        values = {
+            **proj.columns,
+            "record_id": r["record_id"],
+            "origin": r["origin"],
+            "kind": r["kind"],
+            "version": r["version"],
+            "seq": r["seq"],
+            "body": r["body"],
+            "updated_at": r["issued_at"],
+        }
+        pk = existing.get(r["record_id"])
+        if pk is None:
+            inserts.append(values)
+            insert_tags.append(proj.tags)
+        else:
+            updates.append({**values, "_pk": pk})
+            tag_rows.extend({"entry_pk": pk, "tag": t, "value": v} for t, v in proj.tags)
+
+    if updates:
+        session.execute(delete(TAGS).where(TAGS.c.entry_pk.in_([u["_pk"] for u in updates])))
+        # executemany UPDATE: SET columns come from the parameter dicts' keys.
+        session.execute(update(ENTRIES).where(ENTRIES.c.pk == bindparam("_pk")), updates)
+    if inserts:
+        result = session.execute(
+            insert(ENTRIES).returning(ENTRIES.c.pk, sort_by_parameter_order=True), inserts
+        )
+        for pk, tags in zip(result.scalars().all(), insert_tags, strict=True):
+            tag_rows.extend({"entry_pk": pk, "tag": t, "value": v} for t, v in tags)
+    if tag_rows:
+        session.execute(insert(TAGS), tag_rows)

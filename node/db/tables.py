@@ -1,0 +1,128 @@
+"""Storage tables: the storage model family, separate from the wire models in ``schemas``.
+
+``records`` keeps every signed envelope this node holds, one row per (origin, seq), so
+the sequence of each origin stays dense and provable. Only the current version of a record
+keeps its body; superseded versions keep header and signature (a "stub"). ``entries`` is
+the searchable projection of current, non-deleted records, rebuilt from ``records`` alone.
+Changing these tables never changes signed bytes: the signed header is stored verbatim.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class SignedRecord(SQLModel, table=True):
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("origin", "record_id", "version", name="uq_records_version"),
+        Index("ix_records_origin_record", "origin", "record_id"),
+    )
+
+    origin: str = Field(primary_key=True, max_length=32)
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    record_id: str = Field(max_length=36)
+    kind: str = Field(max_length=16)
+    version: int
+    issued_at: str = Field(max_length=32)
+    deleted: bool = False
+    current: bool = True
+    header: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON as signed
+    sig: str = Field(max_length=90)
+    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: str = Field(max_length=32)
+
+
+class Entry(SQLModel, table=True):
+    """The current state of one member or event, shaped for filtering and search.
+
+    ``pk`` is assigned once, on first insert, and never changes: listing cursors key on
+    it, so a record that is edited during pagination never moves across the cursor.
+    """
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        Index("ix_entries_kind_region", "kind", "region"),
+        Index("ix_entries_kind_country", "kind", "country"),
+        Index("ix_entries_kind_ends", "kind", "ends_at"),
+        Index("ix_entries_lat", "lat"),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    record_id: str = Field(max_length=36, unique=True)
+    origin: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    version: int
+    seq: int
+    name: str = Field(max_length=200)
+    sort_name: str = Field(max_length=200)
+    category: str = Field(max_length=40)
+    region: str = Field(max_length=20)
+    country: str | None = Field(default=None, max_length=2)
+    city: str | None = Field(default=None, max_length=120)
+    role: str | None = Field(default=None, max_length=30)
+    status: str | None = Field(default=None, max_length=20)
+    organizer: str | None = Field(default=None, max_length=64)
+    lat: float | None = None
+    lon: float | None = None
+    starts_at: str | None = Field(default=None, max_length=32)
+    ends_at: str | None = Field(default=None, max_length=32)
+    search_text: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: str = Field(max_length=32)
+
+
+class EntryTag(SQLModel, table=True):
+    """Topics and languages, one row each, so filters use an index instead of LIKE."""
+
+    __tablename__ = "entry_tags"
+    __table_args__ = (Index("ix_entry_tags_lookup", "tag", "value", "entry_pk"),)
+
+    entry_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("entries.pk", ondelete="CASCADE"), primary_key=True)
+    )
+    tag: str = Field(primary_key=True, max_length=10)
+    value: str = Field(primary_key=True, max_length=64)
+
+
+class OriginSequence(SQLModel, table=True):
+    """The last sequence number this node allocated, or holds, per origin.
+
+    Allocation is ``UPDATE ... SET last_seq = last_seq + 1`` inside the write transaction:
+    the row lock serialises writers and a rollback returns the number, so a failed write
+    leaves no gap.
+    """
+
+    __tablename__ = "origin_sequences"
+
+    origin: str = Field(primary_key=True, max_length=32)
+    last_seq: int = 0
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token. Only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True, max_length=16)
+    role: str = Field(max_length=10)
+    secret_hash: str = Field(max_length=64)
+    label: str = Field(default="", max_length=200)
+    created_at: str = Field(max_length=32)
+    revoked_at: str | None = Field(default=None, max_length=32)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: str = Field(max_length=32, index=True)
+    token_id: str | None = Field(default=None, max_length=16)
+    action: str = Field(max_length=40)
+    target_kind: str | None = Field(default=None, max_length=16)
+    target_id: str | None = Field(default=None, max_length=36)
+    version: int | None = None
+    seq: int | None = None
+    outcome: str = Field(max_length=20)
+    detail: str = Field(default="", max_length=1000)

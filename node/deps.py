@@ -1,0 +1,95 @@
+"""FastAPI dependencies, as ``Annotated`` aliases so routes stay short."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from node import audit, tokens
+from node.db.engine import writer
+from node.db.tables import ApiToken
+from node.errors import Forbidden, RateLimited, Unauthorized
+from node.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with Session(runtime.engine) as session:
+        yield session
+
+
+def get_write_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with Session(writer(runtime.engine), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `healthnet token create`")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def current_token(
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiToken:
+    """The caller's token. Failed checks are rate-limited per client address, and a client
+    over its limit is refused before its token is even looked at."""
+    client = _client(request)
+    now = runtime.monotonic()
+    runtime.auth_limiter.peek(client, now=now)
+    try:
+        if credentials is None:
+            raise Unauthorized("a bearer token is required")
+        with Session(runtime.engine) as session:
+            return tokens.authenticate(session, presented=credentials.credentials)
+    except Unauthorized as exc:
+        try:
+            runtime.auth_limiter.hit(client, now=now)
+        except RateLimited:
+            pass  # this failure is answered as 401; the next attempt gets 429
+        with Session(writer(runtime.engine)) as session:
+            audit.record_action(
+                session,
+                now=runtime.clock(),
+                token_id=None,
+                action=f"{request.method} {request.url.path}",
+                outcome="unauthorized",
+                detail=f"{exc} from {client}",
+            )
+            session.commit()
+        raise
+
+
+TokenDep = Annotated[ApiToken, Depends(current_token)]
+
+
+def editor(token: TokenDep, runtime: RuntimeDep) -> ApiToken:
+    runtime.write_limiter.hit(token.id, now=runtime.monotonic())
+    return token
+
+
+def admin(token: TokenDep) -> ApiToken:
+    if token.role != tokens.Role.ADMIN:
+        raise Forbidden("this needs an admin token")
+    return token
+
+
+EditorDep = Annotated[ApiToken, Depends(editor)]
+AdminDep = Annotated[ApiToken, Depends(admin)]

@@ -1,0 +1,342 @@
+"""Bulk import of members or events from CSV or JSONL.
+
+Each row carries a stable external ``key``; the record id is a UUIDv5 of (node, kind, key),
+so importing the same file twice finds the same records and, where nothing changed, writes
+nothing. A bad row is reported with its line number, field and reason, and the good rows are
+kept: rows are committed in batches, and a batch that fails as a whole is retried row by row
+to isolate the culprit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from federation.errors import HealthnetError
+from federation.keys import SigningKey
+from node.db.engine import writer
+from node.db.store import ENTRIES
+from node.publisher import Draft, Mode, publish
+from schemas.event import EventBody
+from schemas.member import MemberBody
+
+NAMESPACE = uuid.UUID("8d6f1f2e-52a4-4d0c-9c8e-7f1b2a3c4d5e")
+BATCH = 500
+LIST_SEP = ";"
+
+
+def record_id(origin: str, kind: str, key: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{origin}/{kind}/{key}"))
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.reason}"
+
+
+@dataclass
+class Report:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+@dataclass(frozen=True)
+class Parsed:
+    line: int
+    key: str
+    body: dict[str, Any]
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(LIST_SEP) if v.strip()]
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: not a number: {value!r}") from exc
+
+
+def _social(value: str) -> list[dict[str, str]]:
+    """``x:@MayoClinic; youtube:https://youtube.com/mayoclinic`` → social accounts."""
+    accounts = []
+    for item in _split(value):
+        platform, _, target = item.partition(":")
+        target = target.strip()
+        is_url = target.startswith(("http://", "https://"))
+        accounts.append(
+            {"platform": platform.strip().lower(), "url" if is_url else "handle": target}
+        )
+    return accounts
+
+
+def csv_member(row: dict[str, str]) -> dict[str, Any]:
+    """Flat CSV columns → a member body (before validation). Empty cells mean "absent"."""
+    get = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    body: dict[str, Any] = {}
+    for name in (
+        "name",
+        "kind",
+        "region",
+        "country",
+        "city",
+        "website",
+        "network_role",
+        "joined",
+        "description",
+    ):
+        if get.get(name):
+            body[name] = get[name]
+    for name in ("latitude", "longitude"):
+        if get.get(name):
+            body[name] = _number(get[name], name)
+    for name in ("topics", "languages"):
+        if get.get(name):
+            body[name] = _split(get[name])
+    if get.get("social"):
+        body["social"] = _social(get["social"])
+    contact = {
+        k: get[f"contact_{k}"] for k in ("name", "email", "phone", "url") if get.get(f"contact_{k}")
+    }
+    if contact:
+        body["contact"] = contact
+    return body
+
+
+def csv_event(row: dict[str, str]) -> dict[str, Any]:
+    get = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    body: dict[str, Any] = {}
+    for name in (
+        "title",
+        "description",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "online_url",
+        "organizer",
+        "region",
+        "language",
+        "registration_url",
+        "status",
+    ):
+        if get.get(name):
+            body[name] = get[name]
+    if get.get("topics"):
+        body["topics"] = _split(get["topics"])
+    if get.get("organizer_key"):
+        body["organizer_key"] = get["organizer_key"]
+    venue: dict[str, Any] = {
+        k: get[f"venue_{k}"] for k in ("name", "city", "country") if get.get(f"venue_{k}")
+    }
+    for name in ("latitude", "longitude"):
+        if get.get(f"venue_{name}"):
+            venue[name] = _number(get[f"venue_{name}"], f"venue_{name}")
+    if venue:
+        body["venue"] = venue
+    return body
+
+
+def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | ValueError]]:
+    """(line number, raw body or the error that made the line unreadable), streaming."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for number, line in enumerate(io.StringIO(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, ValueError(f"line: not JSON ({exc.msg})")
+                continue
+            yield number, data if isinstance(data, dict) else ValueError("line: not a JSON object")
+        return
+    reader = csv.DictReader(io.StringIO(text))
+    convert = csv_member if kind == "member" else csv_event
+    for row in reader:
+        try:
+            yield reader.line_num, convert(row)
+        except ValueError as exc:
+            yield reader.line_num, exc
+
+
+def detect_kind(path: Path) -> str:
+    """``member`` or ``event``, from the first row's fields (``name`` vs. ``title``)."""
+    with path.open(encoding="utf-8-sig") as fh:
+        first = fh.readline()
+    fields = (
+        set(json.loads(first))
+        if first.lstrip().startswith("{")
+        else {c.strip() for c in next(csv.reader([first]), [])}
+    )
+    return "event" if "title" in fields else "member"
+
+
+def validate(
+    raw: dict[str, Any], *, line: int, kind: str, origin: str, region: str
+) -> Parsed | list[RowError]:
+    data = dict(raw)
+    key = str(data.pop("key", "") or "").strip()
+    if not key:
+        return [RowError(line, "key", "required: a stable external key for this row")]
+    data.setdefault("region", region)
+    if kind == "event" and data.get("organizer_key"):
+        data["organizer"] = record_id(origin, "member", str(data.pop("organizer_key")))
+    model: type[BaseModel] = MemberBody if kind == "member" else EventBody
+    try:
+        body = model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    except ValidationError as exc:
+        return [
+            RowError(
+                line,
+                ".".join(str(p) for p in e["loc"]) or "row",
+                str(e["msg"]).removeprefix("Value error, "),
+            )
+            for e in exc.errors()
+        ]
+    if body["region"] != region:
+        return [RowError(line, "region", f"this node publishes {region} records only")]
+    return Parsed(line, key, body)
+
+
+def run_import(
+    engine: Engine,
+    *,
+    path: Path,
+    kind: str,
+    key: SigningKey,
+    origin: str,
+    region: str,
+    clock: Callable[[], datetime],
+    progress: Callable[[int], None] = lambda n: None,
+) -> Report:
+    report = Report()
+    seen: dict[str, int] = {}
+    batch: list[Parsed] = []
+    for line, raw in read_rows(path, kind):
+        if isinstance(raw, ValueError):
+            name, _, reason = str(raw).partition(": ")
+            report.errors.append(RowError(line, name, reason))
+            progress(1)
+            continue
+        parsed = validate(raw, line=line, kind=kind, origin=origin, region=region)
+        if isinstance(parsed, list):
+            report.errors.extend(parsed)
+            progress(1)
+            continue
+        if parsed.key in seen:
+            report.errors.append(
+                RowError(
+                    line, "key", f"duplicate key {parsed.key!r} (first on line {seen[parsed.key]})"
+                )
+            )
+            progress(1)
+            continue
+        seen[parsed.key] = line
+        batch.append(parsed)
+        if len(batch) >= BATCH:
+            _flush(engine, batch, report, kind=kind, key=key, origin=origin, clock=clock)
+            progress(len(batch))
+            batch = []
+    if batch:
+        _flush(engine, batch, report, kind=kind, key=key, origin=origin, clock=clock)
+        progress(len(batch))
+    report.errors.sort(key=lambda e: e.line)
+    return report
+
+
+def _flush(
+    engine: Engine,
+    batch: list[Parsed],
+    report: Report,
+    *,
+    kind: str,
+    key: SigningKey,
+    origin: str,
+    clock: Callable[[], datetime],
+) -> None:
+    try:
+        _commit(engine, batch, report, kind=kind, key=key, origin=origin, clock=clock)
+    except _RowFailed:
+        if len(batch) == 1:
+            raise
+        for one in batch:  # isolate the bad row; each good one still lands
+            try:
+                _commit(engine, [one], report, kind=kind, key=key, origin=origin, clock=clock)
+            except _RowFailed as exc:
+                report.errors.append(RowError(one.line, exc.field, exc.reason))
+
+
+class _RowFailed(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(reason)
+
+
+def _commit(
+    engine: Engine,
+    batch: list[Parsed],
+    report: Report,
+    *,
+    kind: str,
+    key: SigningKey,
+    origin: str,
+    clock: Callable[[], datetime],
+) -> None:
+    drafts = [Draft(kind, record_id(origin, kind, p.key), Mode.UPSERT, p.body) for p in batch]
+    with Session(writer(engine)) as session:
+        if kind == "event":
+            _check_organizers(session, batch)
+        try:
+            outcomes = publish(session, key=key, origin=origin, drafts=drafts, now=clock())
+        except HealthnetError as exc:
+            raise _RowFailed("key", str(exc)) from exc
+        session.commit()
+    for outcome in outcomes:
+        if not outcome.changed:
+            report.unchanged += 1
+        elif outcome.previous_version is None:
+            report.created += 1
+        else:
+            report.updated += 1
+
+
+def _check_organizers(session: Session, batch: list[Parsed]) -> None:
+    wanted = {p.body["organizer"] for p in batch if p.body.get("organizer")}
+    if not wanted:
+        return
+    found = set(
+        session.execute(
+            select(ENTRIES.c.record_id).where(
+                ENTRIES.c.record_id.in_(wanted), ENTRIES.c.kind == "member"
+            )
+        ).scalars()
+    )
+    for p in batch:
+        if p.body.get("organizer") and p.body["organizer"] not in found:
+            if len(batch) == 1:
+                raise _RowFailed("organizer", "no such member in the directory")
+            raise _RowFailed("organizer", "batch has an unknown organizer")

@@ -1,0 +1,129 @@
+"""Local writes: decide the version, allocate sequence numbers, sign, store. One transaction.
+
+Every change a node makes to its own directory goes through :func:`publish`, from the
+admin API (one draft) and from bulk import (hundreds per call). The caller supplies the
+clock (``now``) and commits; a raised error means nothing was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session
+
+from federation import signing
+from federation.keys import SigningKey
+from node.db import store
+from node.errors import Conflict, NotFound
+
+
+class Mode(StrEnum):
+    CREATE = "create"  # a new id; fails if it exists
+    UPDATE = "update"  # replace an existing, live record
+    DELETE = "delete"  # leave a signed tombstone
+    UPSERT = "upsert"  # import: create, replace, or do nothing when unchanged
+
+
+@dataclass(frozen=True)
+class Draft:
+    kind: str
+    record_id: str
+    mode: Mode
+    body: dict[str, Any] | None = None
+    expected_version: int | None = None
+
+
+@dataclass
+class Outcome:
+    draft: Draft
+    envelope: dict[str, Any] | None = None  # None: unchanged, nothing written
+    previous_version: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.envelope is not None
+
+
+def timestamp(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def publish(
+    session: Session,
+    *,
+    key: SigningKey,
+    origin: str,
+    drafts: Sequence[Draft],
+    now: datetime,
+) -> list[Outcome]:
+    """Turn drafts into signed envelopes and store them. Raises before writing anything."""
+    held = store.current_versions(session, origin=origin, record_ids=[d.record_id for d in drafts])
+    outcomes: list[Outcome] = []
+    to_sign: list[tuple[Outcome, int]] = []
+    for draft in drafts:
+        cur = held.get(draft.record_id)
+        outcome = Outcome(draft, previous_version=cur.version if cur else None)
+        outcomes.append(outcome)
+        version = decide(draft, cur)
+        if version is None:
+            continue
+        to_sign.append((outcome, version))
+        new_hash = None if draft.body is None else signing.body_hash(draft.body)
+        held[draft.record_id] = store.Current(draft.kind, version, draft.body is None, new_hash)
+    if not to_sign:
+        return outcomes
+    first = store.allocate(session, origin=origin, count=len(to_sign))
+    issued = timestamp(now)
+    envelopes = []
+    for offset, (outcome, version) in enumerate(to_sign):
+        draft = outcome.draft
+        outcome.envelope = signing.seal(
+            key=key,
+            origin=origin,
+            seq=first + offset,
+            record_id=draft.record_id,
+            kind=draft.kind,
+            version=version,
+            issued_at=issued,
+            body=draft.body,
+        )
+        envelopes.append(outcome.envelope)
+    store.apply(session, envelopes, received_at=issued)
+    return outcomes
+
+
+def decide(draft: Draft, cur: store.Current | None) -> int | None:
+    """The version a draft would issue, ``None`` for "nothing to do", or raise. Pure."""
+    if cur is not None and cur.kind != draft.kind:
+        if draft.mode in (Mode.CREATE, Mode.UPSERT):
+            raise Conflict(f"id {draft.record_id} is already used by a {cur.kind}")
+        raise NotFound(f"{draft.kind} {draft.record_id} not found")
+    if draft.mode is Mode.CREATE:
+        if cur is not None:
+            raise Conflict(
+                f"{draft.kind} {draft.record_id} already exists", current_version=cur.version
+            )
+        return 1
+    if draft.mode is Mode.UPSERT:
+        if cur is None:
+            return 1
+        if (
+            not cur.deleted
+            and draft.body is not None
+            and cur.body_hash == signing.body_hash(draft.body)
+        ):
+            return None  # same content: re-importing a file changes nothing
+        return cur.version + 1
+    if cur is None or cur.deleted:
+        raise NotFound(f"{draft.kind} {draft.record_id} not found")
+    if draft.expected_version is not None and draft.expected_version != cur.version:
+        raise Conflict(
+            f"version {draft.expected_version} is stale; the current version is {cur.version}",
+            current_version=cur.version,
+        )
+    return cur.version + 1

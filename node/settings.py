@@ -1,0 +1,77 @@
+"""Node settings: read from the node home's ``healthnet.toml``, overridden by ``HEALTHNET_*``.
+
+Environment variables win over the file so that a container or systemd unit can point a
+node at its PostgreSQL database without editing the home. Nothing is read at import time:
+``NodeSettings.load(home)`` is called by the CLI and by tests, each with its own home.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from schemas.geo import Region
+from schemas.record import NodeId
+
+CONFIG_NAME = "healthnet.toml"
+
+
+class NodeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEALTHNET_", extra="forbid")
+
+    home: Path
+    node_id: NodeId
+    name: str = Field(min_length=1, max_length=200)
+    region: Region
+    url: str = Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
+    key_id: str = "ed25519:1"
+    database_url: str = ""
+    # Limits. Defaults suit a regional node; each is documented in docs/OPERATIONS.md.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_page_size: int = Field(default=200, ge=1, le=1000)
+    write_rate_per_minute: int = Field(default=600, ge=1)
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    log_level: str = "info"
+
+    @field_validator("url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    @classmethod
+    def load(cls, home: Path, **overrides: Any) -> NodeSettings:
+        home = home.resolve()
+        path = home / CONFIG_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"{home} is not a healthnet node home (no {CONFIG_NAME})")
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        data.update(overrides)
+        return cls(home=home, **data)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'node.db'}"
+
+    @property
+    def key_path(self) -> Path:
+        return key_file(self.home, self.key_id)
+
+
+def key_file(home: Path, key_id: str) -> Path:
+    return home / "keys" / (key_id.replace(":", "-") + ".pem")

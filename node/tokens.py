@@ -1,0 +1,78 @@
+"""Bearer tokens for the admin API.
+
+A token reads ``hn_<id>_<secret>``. Only SHA-256 of the secret is stored; the id finds the
+row and the hash is compared in constant time. A 256-bit random secret needs no slow
+password hash: there is nothing to brute-force offline that is cheaper than guessing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from node.db.tables import ApiToken
+from node.errors import NotFound, Unauthorized
+from node.publisher import timestamp
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # everything an editor can do, plus the audit log
+    EDITOR = "editor"  # write members and events
+
+
+_DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    session: Session, *, role: Role, label: str, now: datetime
+) -> tuple[ApiToken, str]:
+    """Store a new token and return it with its plaintext, which is never stored or shown again."""
+    token_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    row = ApiToken(
+        id=token_id,
+        role=role.value,
+        secret_hash=_hash(secret),
+        label=label,
+        created_at=timestamp(now),
+    )
+    session.add(row)
+    session.flush()
+    return row, f"hn_{token_id}_{secret}"
+
+
+def revoke_token(session: Session, *, token_id: str, now: datetime) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = timestamp(now)
+        session.add(row)
+    return row
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).order_by(ApiToken.created_at)))
+
+
+def authenticate(session: Session, *, presented: str) -> ApiToken:
+    """The live token matching ``presented``, or ``Unauthorized``. Constant-time on the secret."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != "hn":
+        raise Unauthorized("malformed bearer token")
+    _, token_id, secret = parts
+    row = session.get(ApiToken, token_id) if len(token_id) <= 16 else None
+    expected = row.secret_hash if row is not None else _DUMMY_HASH
+    matches = hmac.compare_digest(expected, _hash(secret))
+    if row is None or not matches or row.revoked_at is not None:
+        raise Unauthorized("unknown or revoked token")
+    return row
