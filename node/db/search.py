@@ -215,7 +215,10 @@ def _match(words: list[str], dialect: str, *, name_only: bool) -> ColumnElement[
         if name_only:
             expr = "{sort_name} : (" + expr + ")"
         sub = text("SELECT rowid FROM entries_fts WHERE entries_fts MATCH :m").bindparams(m=expr)
-        return ENTRIES.c.pk.in_(sub.columns(column("rowid", Integer)).subquery().select())
+        hits: ColumnElement[bool] = ENTRIES.c.pk.in_(
+            sub.columns(column("rowid", Integer)).subquery().select()
+        )
+        return hits
     weight = "A" if name_only else ""
     tsq = " & ".join(f"{w}:*{weight}" for w in words)
     tsvector: ColumnElement[Any] = literal_column("entries.search_tsv")
