@@ -7,12 +7,10 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from federation.keys import SigningKey
 from node.api import admin, events, members, meta
-from node.db import migrate, store
-from node.db.engine import make_engine, writer
+from node.db.setup import open_database
 from node.home import load_key
 from node.problems import BodyLimit, install
 from node.runtime import Runtime, utc_now
@@ -27,12 +25,8 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     """Build a node. Tests pass their own engine, key and clock; the CLI passes none."""
-    engine = engine or make_engine(settings.db_url)
-    migrate.upgrade(engine)
+    engine = open_database(settings.db_url, origin=settings.node_id, engine=engine)
     key = key or load_key(settings)
-    with Session(writer(engine)) as session:
-        store.ensure_origin(session, origin=settings.node_id)
-        session.commit()
 
     app = FastAPI(
         title=f"healthnet: {settings.name}",

@@ -22,6 +22,7 @@ from federation.errors import HealthnetError
 from node import tokens
 from node.db import migrate
 from node.db.engine import make_engine, writer
+from node.db.setup import open_database
 from node.db.store import RECORDS
 from node.home import init_home, load_key
 from node.importer import detect_kind, run_import
@@ -73,7 +74,7 @@ def init(
     """Create a node home: signing key (mode 0600), config file and database."""
     try:
         settings = init_home(home, name=name, region=region, url=url, database_url=database_url)
-        migrate.upgrade(make_engine(settings.db_url))
+        open_database(settings.db_url, origin=settings.node_id)
         key = load_key(settings)
     except (HealthnetError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
@@ -131,8 +132,7 @@ def serve(
 def migrate_cmd(home: HomeArg) -> None:
     """Upgrade the database schema to the current version (safe to repeat)."""
     settings = _settings(home)
-    engine = make_engine(settings.db_url)
-    migrate.upgrade(engine)
+    engine = open_database(settings.db_url, origin=settings.node_id)
     out.print(f"database at revision {migrate.current(engine)}")
 
 
@@ -144,9 +144,8 @@ def token_create(
 ) -> None:
     """Create a bearer token and print it once. Only its hash is stored."""
     settings = _settings(home)
-    engine = make_engine(settings.db_url)
-    migrate.upgrade(engine)
-    with Session(writer(engine)) as session:
+    engine = open_database(settings.db_url, origin=settings.node_id)
+    with Session(writer(engine), expire_on_commit=False) as session:
         row, plaintext = tokens.create_token(session, role=role, label=label, now=utc_now())
         session.commit()
     err.print(f"token {row.id} ({row.role}) created; it is shown only now:")
@@ -186,8 +185,7 @@ def import_cmd(
 ) -> None:
     """Import members or events. Bad rows are reported by line; good rows are kept."""
     settings = _settings(home)
-    engine = make_engine(settings.db_url)
-    migrate.upgrade(engine)
+    engine = open_database(settings.db_url, origin=settings.node_id)
     key = load_key(settings)
     kind = kind or detect_kind(file)
     if kind not in ("member", "event"):

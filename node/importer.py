@@ -98,6 +98,7 @@ def csv_member(row: dict[str, str]) -> dict[str, Any]:
     get = {k.strip(): (v or "").strip() for k, v in row.items() if k}
     body: dict[str, Any] = {}
     for name in (
+        "key",
         "name",
         "kind",
         "region",
@@ -130,6 +131,7 @@ def csv_event(row: dict[str, str]) -> dict[str, Any]:
     get = {k.strip(): (v or "").strip() for k, v in row.items() if k}
     body: dict[str, Any] = {}
     for name in (
+        "key",
         "title",
         "description",
         "kind",
