@@ -36,7 +36,9 @@ IN_CI = bool(os.environ.get("CI"))
 
 
 def _pg_bindir() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
     return os.path.dirname(found[-1]) if found else None
 
 
@@ -59,12 +61,24 @@ def pg_server() -> Iterator[str]:
         prefix = ["runuser", "-u", "postgres", "--"]
 
     def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.STDOUT)
+        subprocess.run(
+            [*prefix, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
 
     data = os.path.join(tmp, "data")
-    run(f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-        "--no-sync", "--no-instructions")
+    run(
+        f"{bindir}/initdb",
+        "-D",
+        data,
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--no-instructions",
+    )
     opts = f"-h 127.0.0.1 -p {port} -k {tmp} -c fsync=off -c synchronous_commit=off"
     run(f"{bindir}/pg_ctl", "-D", data, "-l", f"{tmp}/log", "-o", opts, "-w", "-t", "30", "start")
     try:
@@ -129,10 +143,18 @@ class Node:
         return self.app.state.runtime.engine
 
 
-def make_node(home: Path, database_url: str, clock: Clock, *, region: Region = Region.EUROPE,
-              name: str = "Radboud UMC", **overrides: object) -> Node:
-    settings = init_home(home, name=name, region=region, url="http://127.0.0.1:8101",
-                         database_url=database_url)
+def make_node(
+    home: Path,
+    database_url: str,
+    clock: Clock,
+    *,
+    region: Region = Region.EUROPE,
+    name: str = "Radboud UMC",
+    **overrides: object,
+) -> Node:
+    settings = init_home(
+        home, name=name, region=region, url="http://127.0.0.1:8101", database_url=database_url
+    )
     if overrides:
         settings = NodeSettings.load(home, **overrides)
     app = create_app(settings, clock=clock)
