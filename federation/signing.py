@@ -24,6 +24,11 @@ def body_hash(body: Mapping[str, Any]) -> str:
     return sha256_tag(canonical_bytes(body))
 
 
+def header_hash(header: Mapping[str, Any]) -> str:
+    """The chain link: ``sha256:`` of the canonical header, as the next record's ``prev``."""
+    return sha256_tag(canonical_bytes(dict(header)))
+
+
 def seal(
     *,
     key: SigningKey,
@@ -34,9 +39,11 @@ def seal(
     version: int,
     issued_at: str,
     body: Mapping[str, Any] | None,
+    prev: str | None,
 ) -> dict[str, Any]:
     """Build and sign an envelope. ``body=None`` makes a tombstone.
 
+    ``prev`` is :func:`header_hash` of the origin's record at ``seq - 1`` (None for seq 1).
     Returns a new dict; ``body`` is not mutated. ``issued_at`` is passed in (no clock here).
     """
     body_bytes = None if body is None else canonical_bytes(body)
@@ -51,6 +58,7 @@ def seal(
         "deleted": body is None,
         "body_hash": None if body_bytes is None else sha256_tag(body_bytes),
         "key_id": key.key_id,
+        "prev": prev,
     }
     sig = b64url(key.sign(canonical_bytes(header)))
     # The envelope gets its own deep copy, parsed back from exactly the bytes that were hashed.

@@ -78,6 +78,7 @@ def publish(
     if not to_sign:
         return outcomes
     first = store.allocate(session, origin=origin, count=len(to_sign))
+    prev = store.header_hash_at(session, origin=origin, seq=first - 1)
     issued = timestamp(now)
     envelopes = []
     for offset, (outcome, version) in enumerate(to_sign):
@@ -91,7 +92,9 @@ def publish(
             version=version,
             issued_at=issued,
             body=draft.body,
+            prev=prev,
         )
+        prev = signing.header_hash(outcome.envelope["record"])
         envelopes.append(outcome.envelope)
     store.apply(session, envelopes, received_at=issued)
     return outcomes

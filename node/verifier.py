@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from federation.errors import HealthnetError
-from federation.signing import verify_envelope
+from federation.signing import header_hash, verify_envelope
 from schemas.record import Envelope
 
 
@@ -33,6 +33,7 @@ def verify_lines(lines: Iterable[str], keys: dict[str, Ed25519PublicKey]) -> Ver
     """``keys`` maps key id → public key; a record must be signed by the key it names."""
     verdict = Verdict()
     seqs: dict[str, set[int]] = {}
+    links: dict[str, dict[int, tuple[str, str | None, int]]] = {}  # seq -> (hash, prev, line)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -58,6 +59,19 @@ def verify_lines(lines: Iterable[str], keys: dict[str, Ed25519PublicKey]) -> Ver
             verdict.failures.append(f"{where}: {exc}")
             continue
         seqs.setdefault(header.origin, set()).add(header.seq)
+        links.setdefault(header.origin, {})[header.seq] = (
+            header_hash(raw["record"]),
+            header.prev,
+            number,
+        )
+    for origin, chain in sorted(links.items()):
+        for seq, (_, prev, number) in sorted(chain.items()):
+            before = chain.get(seq - 1)
+            if before is not None and before[0] != prev:
+                verdict.failures.append(
+                    f"line {number}: origin {origin} seq {seq}: prev does not match the "
+                    f"record at seq {seq - 1} (line {before[2]}): the chain is broken"
+                )
     for origin, held in sorted(seqs.items()):
         missing = sorted(set(range(1, max(held) + 1)) - held)
         if missing:

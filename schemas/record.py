@@ -46,7 +46,7 @@ Timestamp = Annotated[
     ),
     AfterValidator(_real_instant),
 ]
-BodyHash = Annotated[str, StringConstraints(pattern=r"^sha256:[A-Za-z0-9_-]{43}$")]
+Sha256Tag = Annotated[str, StringConstraints(pattern=r"^sha256:[A-Za-z0-9_-]{43}$")]
 Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
 Counter = Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER)]
 
@@ -58,7 +58,7 @@ class RecordKind(StrEnum):
 
 # A Literal rather than the enum inside the strict header: strict mode would demand enum
 # instances from Python callers, while the wire only ever carries the strings.
-KindName = Literal["member", "event"]
+KindName = Literal["member", "event", "roster"]
 
 
 class RecordHeader(BaseModel):
@@ -78,8 +78,9 @@ class RecordHeader(BaseModel):
     version: Counter
     issued_at: Timestamp
     deleted: bool
-    body_hash: BodyHash | None
+    body_hash: Sha256Tag | None
     key_id: KeyId
+    prev: Sha256Tag | None
 
     @field_validator("v", mode="before")
     @classmethod
@@ -87,6 +88,14 @@ class RecordHeader(BaseModel):
         if type(value) is not int:  # true and 1.0 compare equal to 1, but are not the int 1
             raise ValueError("v must be the integer 1")
         return value
+
+    @model_validator(mode="after")
+    def _chain_starts_at_one(self) -> RecordHeader:
+        # Each origin's records form a hash chain: ``prev`` is the SHA-256 of the canonical
+        # header at seq - 1, so a relay cannot drop or swap a record without breaking it.
+        if (self.seq == 1) != (self.prev is None):
+            raise ValueError("prev is null exactly when seq is 1")
+        return self
 
     @model_validator(mode="after")
     def _deleted_xor_body(self) -> RecordHeader:

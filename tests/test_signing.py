@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from federation.canonical import b64url, canonical_bytes
+from federation.canonical import b64url, canonical_bytes, sha256_tag
 from federation.errors import BadSignature, BodyMismatch, SignatureError, WireFormatError
 from federation.keys import (
     SigningKey,
@@ -27,7 +27,14 @@ from federation.keys import (
     public_key,
     to_pem,
 )
-from federation.signing import body_hash, check_body, seal, verify_envelope, verify_header
+from federation.signing import (
+    body_hash,
+    check_body,
+    header_hash,
+    seal,
+    verify_envelope,
+    verify_header,
+)
 from schemas.record import MAX_SAFE_INTEGER, Envelope, RecordHeader
 
 SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
@@ -43,6 +50,8 @@ BODY: dict[str, Any] = {
     "topics": ["digital health"],
     "description": "Nijmegen – Gelderland",
 }
+# The link to a (made-up) record at seq 6, for the records at seq 7 that most tests seal.
+PREV = sha256_tag(b"the canonical header at seq 6")
 
 
 @pytest.fixture
@@ -58,8 +67,11 @@ def _seal(key: SigningKey, body: dict[str, Any] | None = BODY, **kw: Any) -> dic
         "kind": "member",
         "version": 3,
         "issued_at": "2025-03-14T09:26:53Z",
+        "prev": PREV,
     }
     args.update(kw)
+    if args["seq"] == 1 and "prev" not in kw:
+        args["prev"] = None
     return seal(key=key, body=body, **args)
 
 
@@ -92,6 +104,7 @@ def test_seal_builds_the_documented_header(key: SigningKey) -> None:
         "deleted": False,
         "body_hash": body_hash(BODY),
         "key_id": "ed25519:1",
+        "prev": PREV,
     }
     assert re.fullmatch(r"[A-Za-z0-9_-]{86}", envelope["sig"])
     raw_sig = base64.urlsafe_b64decode(envelope["sig"] + "==")
@@ -125,6 +138,91 @@ def test_body_hash_covers_canonical_bytes_not_key_order(key: SigningKey) -> None
     verify_envelope(envelope, key.private.public_key())
 
 
+def test_seal_at_seq_1_has_no_prev(key: SigningKey) -> None:
+    envelope = _seal(key, seq=1)
+    assert envelope["record"]["prev"] is None
+    verify_envelope(envelope, key.private.public_key())
+    Envelope.model_validate(envelope)
+
+
+def test_seal_requires_prev(key: SigningKey) -> None:
+    args = {
+        "key": key,
+        "origin": node_id_for(key.public_raw),
+        "seq": 1,
+        "record_id": RECORD_ID,
+        "kind": "member",
+        "version": 1,
+        "issued_at": "2025-03-14T09:26:53Z",
+        "body": BODY,
+    }
+    with pytest.raises(TypeError):
+        seal(**args)  # no default: a caller must decide where its chain stands
+
+
+# --- the hash chain -----------------------------------------------------------------------
+
+
+def test_header_hash_is_sha256_of_the_canonical_header(key: SigningKey) -> None:
+    header = _seal(key)["record"]
+    digest = hashlib.sha256(canonical_bytes(header)).digest()
+    assert header_hash(header) == "sha256:" + b64url(digest)
+    assert re.fullmatch(r"sha256:[A-Za-z0-9_-]{43}", header_hash(header))
+    assert header_hash(dict(reversed(list(header.items())))) == header_hash(header)
+
+
+def test_header_hash_covers_every_header_field(key: SigningKey) -> None:
+    header = _seal(key)["record"]
+    hashes = {header_hash({**header, field: HEADER_CHANGES[field]}) for field in header}
+    assert header_hash(header) not in hashes
+    assert len(hashes) == len(header)
+
+
+def _chain(key: SigningKey, length: int) -> list[dict[str, Any]]:
+    envelopes: list[dict[str, Any]] = []
+    for seq in range(1, length + 1):
+        prev = header_hash(envelopes[-1]["record"]) if envelopes else None
+        body = None if seq == length else {**BODY, "name": f"Radboudumc {seq}"}
+        envelopes.append(_seal(key, body, seq=seq, version=seq, prev=prev))
+    return envelopes
+
+
+def _links_hold(headers: list[dict[str, Any]]) -> bool:
+    pairs = zip(headers, headers[1:], strict=False)
+    return all(after["prev"] == header_hash(before) for before, after in pairs)
+
+
+def test_a_sealed_chain_verifies_link_by_link(key: SigningKey) -> None:
+    envelopes = _chain(key, 5)
+    public = key.private.public_key()
+    for envelope in envelopes:
+        verify_envelope(envelope, public)
+        Envelope.model_validate(envelope)
+    headers = [envelope["record"] for envelope in envelopes]
+    assert headers[0]["prev"] is None
+    assert _links_hold(headers)
+    # A stub keeps its header, so the chain through it still verifies.
+    stubbed = [{**envelope, "body": None} for envelope in envelopes]
+    assert _links_hold([envelope["record"] for envelope in stubbed])
+
+
+def test_dropping_or_reordering_records_breaks_the_chain(key: SigningKey) -> None:
+    headers = [envelope["record"] for envelope in _chain(key, 5)]
+    assert not _links_hold(headers[:2] + headers[3:])  # seq 3 dropped
+    assert not _links_hold([headers[0], headers[2], headers[1], *headers[3:]])  # 2 and 3 swapped
+
+
+def test_a_second_header_for_the_same_seq_breaks_the_chain(key: SigningKey) -> None:
+    headers = [envelope["record"] for envelope in _chain(key, 3)]
+    other = _seal(key, {**BODY, "name": "Equivocated"}, seq=2, version=2,
+                  prev=header_hash(headers[0]))
+    # Both link to seq 1 and both are validly signed: two headers for (origin, 2).
+    assert _links_hold([headers[0], other["record"]])
+    assert header_hash(other["record"]) != header_hash(headers[1])
+    # But seq 3 commits to exactly one of them.
+    assert not _links_hold([headers[0], other["record"], headers[2]])
+
+
 # --- verify: every header field is covered ------------------------------------------------
 
 OTHER_ORIGIN = node_id_for(from_seed(OTHER_SEED).public_raw)
@@ -139,6 +237,7 @@ HEADER_CHANGES: dict[str, Any] = {
     "deleted": True,
     "body_hash": "sha256:" + b64url(hashlib.sha256(b"another body").digest()),
     "key_id": "ed25519:2",
+    "prev": sha256_tag(b"another header at seq 6"),
 }
 
 
@@ -401,6 +500,42 @@ def test_envelope_rejects(key: SigningKey, change: Any) -> None:
         Envelope.model_validate(envelope)
     with pytest.raises(ValidationError):
         Envelope.model_validate_json(json.dumps(envelope))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: _with(e, prev=None),
+        lambda e: _with(e, seq=1),
+        lambda e: {**e, "record": {k: v for k, v in e["record"].items() if k != "prev"}},
+        lambda e: _with(e, prev="sha256:" + "A" * 42),
+        lambda e: _with(e, prev="sha512:" + "A" * 43),
+        lambda e: _with(e, prev=b64url(hashlib.sha256(b"x").digest())),
+        lambda e: _with(e, prev=""),
+    ],
+    ids=[
+        "prev-null-at-seq-7",
+        "prev-set-at-seq-1",
+        "prev-missing",
+        "prev-short",
+        "prev-other-algorithm",
+        "prev-untagged",
+        "prev-empty",
+    ],
+)
+def test_envelope_rejects_a_bad_prev(key: SigningKey, change: Any) -> None:
+    envelope = change(_seal(key))
+    with pytest.raises(ValidationError):
+        Envelope.model_validate(envelope)
+    with pytest.raises(ValidationError):
+        Envelope.model_validate_json(json.dumps(envelope))
+
+
+def test_envelope_rejects_prev_at_seq_1_with_the_documented_message(key: SigningKey) -> None:
+    with pytest.raises(ValidationError, match="prev is null exactly when seq is 1"):
+        Envelope.model_validate(_with(_seal(key, seq=1), prev=PREV))
+    with pytest.raises(ValidationError, match="prev is null exactly when seq is 1"):
+        Envelope.model_validate(_with(_seal(key, seq=2), prev=None))
 
 
 @pytest.mark.parametrize("field", ["seq", "version"])

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from federation import errors
 from federation.canonical import canonical_bytes
 from federation.keys import from_seed, node_id_for, public_key
-from federation.signing import body_hash, seal, verify_envelope
+from federation.signing import body_hash, header_hash, seal, verify_envelope
 from schemas.event import EventBody
 from schemas.member import MemberBody
 from schemas.record import Envelope
@@ -35,6 +35,11 @@ VECTORS = json.loads((ROOT / "tests" / "vectors" / "record_vectors.json").read_t
 VALID: list[dict[str, Any]] = VECTORS["valid"]
 INVALID: list[dict[str, Any]] = VECTORS["invalid"]
 KEY = VECTORS["key"]
+CHAIN: list[dict[str, Any]] = sorted(VALID, key=lambda case: case["header"]["seq"])
+# Cases that verify_envelope itself rejects, and those only a later check catches.
+SIGNATURE_CASES = [case for case in INVALID if case["error"] not in ("shape", "chain")]
+SHAPE_CASES = [case for case in INVALID if case["error"] == "shape"]
+CHAIN_CASES = [case for case in INVALID if case["error"] == "chain"]
 
 # RFC 8032 section 7.1, TEST 1: the public key of the seed the vectors are made from.
 RFC8032_TEST1_PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
@@ -49,7 +54,7 @@ def _envelope(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_vector_file_covers_the_documented_cases() -> None:
-    assert {"member", "event", "tombstone", "stub"} <= set(_ids(VALID))
+    assert {"member", "event", "tombstone", "stub", "deleted_stub"} <= set(_ids(VALID))
     assert {
         "tampered_header_seq",
         "tampered_body_name",
@@ -57,9 +62,16 @@ def test_vector_file_covers_the_documented_cases() -> None:
         "sig_padded",
         "sig_standard_alphabet",
         "sig_truncated",
+        "sig_noncanonical_trailing_bits",
         "tombstone_with_body",
         "body_hash_mismatch",
+        "prev_wrong",
+        "prev_missing_at_seq_2",
+        "prev_at_seq_1",
     } <= set(_ids(INVALID))
+    assert {case["error"] for case in INVALID} == {"BadSignature", "BodyMismatch", "shape", "chain"}
+    assert _ids(CHAIN_CASES) == ["prev_wrong"]
+    assert set(_ids(SHAPE_CASES)) == {"prev_missing_at_seq_2", "prev_at_seq_1"}
 
 
 def test_seed_is_rfc8032_test1_and_node_id_derives_from_it() -> None:
@@ -84,12 +96,19 @@ def test_vector_kinds_are_what_their_names_say() -> None:
     assert stub["header"]["id"] == member["id"]
     assert stub["header"]["version"] < member["version"]
     assert stub["header"]["seq"] < member["seq"]
+    # The second stub is the version that the tombstone superseded.
+    deleted_stub, tombstone = by_name["deleted_stub"]["header"], tomb["header"]
+    assert deleted_stub["deleted"] is False and by_name["deleted_stub"]["body"] is None
+    assert deleted_stub["id"] == tombstone["id"]
+    assert deleted_stub["version"] + 1 == tombstone["version"]
+    assert deleted_stub["seq"] + 1 == tombstone["seq"]
 
 
 def test_vector_bodies_are_valid_schema_bodies() -> None:
     by_name = {case["name"]: case for case in VALID}
     MemberBody.model_validate(by_name["member"]["body"])
     MemberBody.model_validate(by_name["stub"]["sealed_body"])
+    MemberBody.model_validate(by_name["deleted_stub"]["sealed_body"])
     EventBody.model_validate(by_name["event"]["body"])
     assert any(ord(ch) > 127 for ch in json.dumps(by_name["member"]["body"], ensure_ascii=False))
 
@@ -122,6 +141,7 @@ def test_seal_reproduces_the_signature(case: dict[str, Any]) -> None:
         version=header["version"],
         issued_at=header["issued_at"],
         body=body,
+        prev=header["prev"],
     )
     assert sealed["record"] == header
     assert list(sealed["record"]) == list(header)
@@ -145,12 +165,75 @@ def test_valid_vectors_fail_under_another_key(case: dict[str, Any]) -> None:
         verify_envelope(_envelope(case), public_key(VECTORS["other_key"]["public_key"]))
 
 
-@pytest.mark.parametrize("case", INVALID, ids=_ids(INVALID))
+@pytest.mark.parametrize("case", SIGNATURE_CASES, ids=_ids(SIGNATURE_CASES))
 def test_invalid_vectors_raise_exactly_the_expected_class(case: dict[str, Any]) -> None:
     expected = getattr(errors, case["error"])
     with pytest.raises(errors.HealthnetError) as info:
         verify_envelope(case["envelope"], public_key(case["public_key"]))
     assert type(info.value) is expected
+
+
+@pytest.mark.parametrize("case", SHAPE_CASES + CHAIN_CASES, ids=_ids(SHAPE_CASES + CHAIN_CASES))
+def test_correctly_signed_invalid_vectors_pass_verify_envelope(case: dict[str, Any]) -> None:
+    """Signature and body are fine: only the shape check or the chain check can catch them."""
+    verify_envelope(case["envelope"], public_key(case["public_key"]))
+
+
+# --- the hash chain: prev -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", VALID, ids=_ids(VALID))
+def test_header_hash_is_sha256_of_the_canonical_header(case: dict[str, Any]) -> None:
+    digest = hashlib.sha256(bytes.fromhex(case["canonical_header_hex"])).digest()
+    expected = "sha256:" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert header_hash(case["header"]) == expected == case["header_hash"]
+    # Member order does not matter: the hash is over the canonical bytes.
+    assert header_hash(dict(reversed(list(case["header"].items())))) == expected
+
+
+def test_valid_vectors_are_one_origins_complete_chain() -> None:
+    assert [case["header"]["seq"] for case in CHAIN] == list(range(1, len(CHAIN) + 1))
+    assert {case["header"]["origin"] for case in CHAIN} == {KEY["node_id"]}
+    assert CHAIN[0]["header"]["prev"] is None
+    for before, after in zip(CHAIN, CHAIN[1:], strict=False):
+        assert after["header"]["prev"] == header_hash(before["header"]), after["name"]
+    # The stubs keep their headers, so the links through superseded versions still verify.
+    assert [case["name"] for case in CHAIN if case["body"] is None] == [
+        "stub", "deleted_stub", "tombstone"
+    ]
+
+
+def test_chain_links_are_all_different() -> None:
+    links = [case["header"]["prev"] for case in CHAIN[1:]]
+    assert len(set(links)) == len(links)
+
+
+@pytest.mark.parametrize("case", CHAIN_CASES, ids=_ids(CHAIN_CASES))
+def test_chain_check_rejects_a_wrong_prev(case: dict[str, Any]) -> None:
+    header, previous = case["envelope"]["record"], case["previous_header"]
+    assert previous["seq"] == header["seq"] - 1
+    assert previous["origin"] == header["origin"]
+    # previous_header is the valid record at that seq, which the receiver already holds.
+    assert previous == CHAIN[previous["seq"] - 1]["header"]
+    assert header["prev"] != header_hash(previous)
+    Envelope.model_validate(case["envelope"])  # well-formed: only the link is wrong
+
+
+def test_prev_wrong_competes_with_the_valid_record_at_its_seq() -> None:
+    """Two different signed headers for one (origin, seq): evidence of equivocation."""
+    (case,) = CHAIN_CASES
+    header = case["envelope"]["record"]
+    valid = CHAIN[header["seq"] - 1]["header"]
+    assert (valid["origin"], valid["seq"]) == (header["origin"], header["seq"])
+    assert header_hash(valid) != header_hash(header)
+
+
+@pytest.mark.parametrize("case", SHAPE_CASES, ids=_ids(SHAPE_CASES))
+def test_prev_shape_rule(case: dict[str, Any]) -> None:
+    header = case["envelope"]["record"]
+    assert (header["seq"] == 1) == (header["prev"] is not None)
+    with pytest.raises(ValueError, match="prev is null exactly when seq is 1"):
+        Envelope.model_validate(case["envelope"])
 
 
 @pytest.mark.parametrize("case", INVALID, ids=_ids(INVALID))
@@ -184,11 +267,22 @@ def _independent_body_hash(body: dict[str, Any]) -> str:
     return "sha256:" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _independent_verify(envelope: dict[str, Any], public_b64: str) -> None:
-    """docs/PROTOCOL.md, "Verifying a record", steps 2 and 4 to 6 (the key is given)."""
+def _independent_header_hash(header: dict[str, Any]) -> str:
+    digest = hashlib.sha256(rfc8785.dumps(header)).digest()
+    return "sha256:" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _independent_verify(
+    envelope: dict[str, Any], public_b64: str, previous: dict[str, Any] | None = None
+) -> None:
+    """docs/PROTOCOL.md, "Verifying a record", steps 2 (in part) and 4 to 7 (the key is
+    given). ``previous`` is the verified header at seq - 1, when the receiver holds it."""
     header, body, sig = envelope["record"], envelope["body"], envelope["sig"]
     if not isinstance(sig, str) or not _SIG.match(sig):
         raise ValueError("sig is not 86 characters of base64url")
+    prev = header["prev"]
+    if (header["seq"] == 1) != (prev is None) or (prev is not None and not _HASH.match(prev)):
+        raise ValueError("prev is null exactly when seq is 1, else a sha256 tag")
     public = Ed25519PublicKey.from_public_bytes(_strict_b64url(public_b64))
     try:
         public.verify(_strict_b64url(sig), rfc8785.dumps(header))
@@ -199,6 +293,11 @@ def _independent_verify(envelope: dict[str, Any], public_b64: str) -> None:
             raise ValueError("a tombstone carries no body")
         if _independent_body_hash(body) != header["body_hash"]:
             raise ValueError("body does not match body_hash")
+    if previous is not None:
+        if previous["origin"] != header["origin"] or previous["seq"] != header["seq"] - 1:
+            raise ValueError("previous is not this origin's header at seq - 1")
+        if _independent_header_hash(previous) != prev:
+            raise ValueError("prev does not match the header at seq - 1: the chain is broken")
 
 
 @pytest.mark.parametrize("case", VALID, ids=_ids(VALID))
@@ -225,13 +324,39 @@ def test_independent_recipe_verifies_valid_vectors(case: dict[str, Any]) -> None
     if "sealed_body" in case:
         assert _independent_body_hash(case["sealed_body"]) == case["header"]["body_hash"]
 
-    _independent_verify(_envelope(case), case["public_key"])
+    seq = case["header"]["seq"]
+    previous = CHAIN[seq - 2]["header"] if seq > 1 else None
+    _independent_verify(_envelope(case), case["public_key"], previous)
+
+
+def test_independent_recipe_verifies_the_chain_link_by_link() -> None:
+    previous = None
+    for case in CHAIN:
+        _independent_verify(_envelope(case), case["public_key"], previous)
+        assert _independent_header_hash(case["header"]) == case["header_hash"]
+        previous = case["header"]
+    # Dropping a record breaks the chain: seq 3 does not link to seq 1.
+    with pytest.raises(ValueError):
+        _independent_verify(_envelope(CHAIN[2]), KEY["public_key"], CHAIN[0]["header"])
+    # Swapping two records breaks it too.
+    swapped = {**CHAIN[1]["header"], "seq": 3}
+    with pytest.raises(ValueError, match="chain is broken"):
+        _independent_verify(_envelope(CHAIN[3]), KEY["public_key"], swapped)
 
 
 @pytest.mark.parametrize("case", INVALID, ids=_ids(INVALID))
 def test_independent_recipe_rejects_invalid_vectors(case: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        _independent_verify(case["envelope"], case["public_key"])
+        _independent_verify(case["envelope"], case["public_key"], case.get("previous_header"))
+
+
+@pytest.mark.parametrize("case", CHAIN_CASES, ids=_ids(CHAIN_CASES))
+def test_independent_recipe_needs_the_previous_header_for_a_chain_case(
+    case: dict[str, Any],
+) -> None:
+    _independent_verify(case["envelope"], case["public_key"])  # alone, it looks fine
+    with pytest.raises(ValueError, match="chain is broken"):
+        _independent_verify(case["envelope"], case["public_key"], case["previous_header"])
 
 
 def test_lenient_decoding_would_accept_the_trailing_bits_alias() -> None:
@@ -265,7 +390,12 @@ def test_protocol_document_quotes_the_vectors() -> None:
         json.dumps(member["header"], indent=2),
         bytes.fromhex(tombstone["canonical_header_hex"]).decode("ascii"),
         tombstone["sig"],
+        by_name["stub"]["header_hash"],
+        hashlib.sha256(bytes.fromhex(by_name["stub"]["canonical_header_hex"])).hexdigest(),
+        bytes.fromhex(by_name["stub"]["canonical_header_hex"]).decode("ascii"),
     ]
+    for case in CHAIN:
+        quoted.append(case["header_hash"])
     for value in quoted:
         assert value in doc, value
     # Wrapped hex blocks: compare with all whitespace removed.

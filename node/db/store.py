@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from federation.canonical import canonical_bytes
+from federation import digest
+from federation.canonical import canonical_bytes, sha256_tag
 from node.db.projection import project
 from node.db.tables import Entry, EntryTag, OriginSequence, SignedRecord
 
@@ -55,6 +56,16 @@ def allocate(session: Session, *, origin: str, count: int) -> int:
     return int(row[0]) - count + 1
 
 
+def header_hash_at(session: Session, *, origin: str, seq: int) -> str | None:
+    """The chain link to the record at ``seq`` (None below 1), from the stored canonical text."""
+    if seq < 1:
+        return None
+    header = session.execute(
+        select(RECORDS.c.header).where(RECORDS.c.origin == origin, RECORDS.c.seq == seq)
+    ).scalar_one()
+    return sha256_tag(header.encode("utf-8"))
+
+
 def last_seq(session: Session, *, origin: str) -> int:
     row = session.get(OriginSequence, origin)
     return row.last_seq if row else 0
@@ -83,41 +94,37 @@ def current_versions(
     return found
 
 
-def apply(session: Session, envelopes: Sequence[dict[str, Any]], *, received_at: str) -> None:
-    """Store envelopes that the caller has verified and accepted as newer than what is held.
+def apply(
+    session: Session,
+    envelopes: Sequence[dict[str, Any]],
+    *,
+    received_at: str,
+    history: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Store envelopes that the caller has verified and accepted.
 
-    Within one call the same record may appear more than once; the last one wins, and the
-    earlier ones become stubs like any other superseded version.
+    ``envelopes`` become current (superseding what is held for their record ids);
+    ``history`` rows are stored as stubs only (an older version, or a body-less one): they
+    keep the origin's log dense without changing the directory. Within one call the same
+    record may appear more than once; the last one wins. Every row also advances its
+    origin's summary (last seq, chain head, count, digest).
     """
-    if not envelopes:
+    if not envelopes and not history:
         return
     record_rows: list[dict[str, Any]] = []
     superseded: list[dict[str, Any]] = []
     latest: dict[str, dict[str, Any]] = {}
     for env in envelopes:
-        header, body = env["record"], env["body"]
-        key = header["origin"] + "/" + header["id"]
+        row = _row(env, received_at=received_at, current=True)
+        key = row["origin"] + "/" + row["record_id"]
         if key in latest:  # an earlier envelope of this batch is superseded at once
             latest[key]["body"] = None
             latest[key]["current"] = False
         else:
-            superseded.append({"o": header["origin"], "r": header["id"]})
-        row = {
-            "origin": header["origin"],
-            "seq": header["seq"],
-            "record_id": header["id"],
-            "kind": header["kind"],
-            "version": header["version"],
-            "issued_at": header["issued_at"],
-            "deleted": header["deleted"],
-            "current": True,
-            "header": canonical_bytes(header).decode("utf-8"),
-            "sig": env["sig"],
-            "body": None if body is None else canonical_bytes(body).decode("utf-8"),
-            "received_at": received_at,
-        }
+            superseded.append({"o": row["origin"], "r": row["record_id"]})
         latest[key] = row
         record_rows.append(row)
+    record_rows.extend(_row(env, received_at=received_at, current=False) for env in history)
 
     if superseded:
         # The previous current version becomes a stub: header and signature stay (they
@@ -129,8 +136,58 @@ def apply(session: Session, envelopes: Sequence[dict[str, Any]], *, received_at:
             .values(current=False, body=None),
             superseded,
         )
+    record_rows.sort(key=lambda r: (r["origin"], r["seq"]))
     session.execute(insert(RECORDS), record_rows)
-    _project(session, list(latest.values()), received_at=received_at)
+    _summarise(session, record_rows)
+    if latest:
+        _project(session, list(latest.values()), received_at=received_at)
+
+
+def _row(env: dict[str, Any], *, received_at: str, current: bool) -> dict[str, Any]:
+    header, body = env["record"], env["body"]
+    return {
+        "origin": header["origin"],
+        "seq": header["seq"],
+        "record_id": header["id"],
+        "kind": header["kind"],
+        "version": header["version"],
+        "issued_at": header["issued_at"],
+        "deleted": header["deleted"],
+        "current": current,
+        "header": canonical_bytes(header).decode("utf-8"),
+        "sig": env["sig"],
+        "body": None if body is None or not current else canonical_bytes(body).decode("utf-8"),
+        "received_at": received_at,
+    }
+
+
+def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Advance each origin's last seq, chain head, count and digest (rows sorted by seq)."""
+    by_origin: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_origin.setdefault(row["origin"], []).append(row)
+    for origin, group in by_origin.items():
+        ensure_origin(session, origin=origin)
+        held_seq, held_count, held_digest = session.execute(
+            select(SEQUENCES.c.last_seq, SEQUENCES.c.count, SEQUENCES.c.digest)
+            .where(SEQUENCES.c.origin == origin)
+            .with_for_update()
+        ).one()
+        hashes = [sha256_tag(r["header"].encode("utf-8")) for r in group]
+        total = sum(
+            digest.element(r["record_id"], r["version"], h)
+            for r, h in zip(group, hashes, strict=True)
+        )
+        session.execute(
+            update(SEQUENCES)
+            .where(SEQUENCES.c.origin == origin)
+            .values(
+                last_seq=max(held_seq, group[-1]["seq"]),
+                head=hashes[-1],
+                count=held_count + len(group),
+                digest=digest.add(held_digest, total),
+            )
+        )
 
 
 def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) -> None:
@@ -154,7 +211,7 @@ def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) 
     updates: list[dict[str, Any]] = []
     tag_rows: list[dict[str, Any]] = []
     for r in rows:
-        if r["deleted"] or r["body"] is None:
+        if r["deleted"] or r["body"] is None or r["kind"] not in ("member", "event"):
             continue
         proj = project(r["kind"], json.loads(r["body"]))
         values = {
