@@ -10,6 +10,9 @@
     │   ├── UnknownKey             no such key for that origin
     │   ├── RevokedKey             the key was revoked or not valid for that record
     │   └── OutOfScope             the origin may not publish that record
+    ├── PeerError                  a peer could not be synced with (it is backed off)
+    │   ├── PeerUnreachable        connection refused, timed out, reset
+    │   └── PeerBadResponse        an HTTP error, a body that is not the protocol, too large
     └── (node.errors)              NotFound, Conflict, Unauthorized, Forbidden, RateLimited, ...
 
 Every class derives from ``Exception`` (never ``BaseException``). The HTTP layer maps the
@@ -60,4 +63,19 @@ class RevokedKey(SignatureError):
 
 
 class OutOfScope(SignatureError):
+    pass
+
+
+class PeerError(HealthnetError):
+    def __init__(self, reason: str, *, peer: str) -> None:
+        self.peer = peer
+        self.reason = reason
+        super().__init__(f"peer {peer}: {reason}")
+
+
+class PeerUnreachable(PeerError):
+    pass
+
+
+class PeerBadResponse(PeerError):
     pass

@@ -36,6 +36,19 @@ class NodeSettings(BaseSettings):
     write_rate_per_minute: int = Field(default=600, ge=1)
     auth_failures_per_minute: int = Field(default=20, ge=1)
     log_level: str = "info"
+    # Federation. The hub holds the roster; a regional node pins the hub's key.
+    hub: bool = False
+    hub_url: str = ""
+    hub_key: str = Field(default="", pattern=r"^([A-Za-z0-9_-]{43})?$")
+    leader: str = ""
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    placeholder: bool = False
+    sync_interval_seconds: float = Field(default=30.0, gt=0)
+    sync_jitter_seconds: float = Field(default=5.0, ge=0)
+    sync_page_size: int = Field(default=500, ge=1, le=1000)
+    sync_max_pages: int = Field(default=1000, ge=1)
+    nudge: bool = True
 
     @field_validator("url")
     @classmethod

@@ -63,7 +63,23 @@ def test_downgrade_and_upgrade_again(engine) -> None:  # type: ignore[no-untyped
     migrate.downgrade(engine, "base")
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0001"
+    assert migrate.current(engine) == "0002"
+
+
+def test_0002_backfills_chain_summaries(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    """Logs written before 0002 get their head, count and digest computed on upgrade."""
+    rid = str(uuid.uuid4())
+    _publish(engine, clock, Draft("member", rid, Mode.CREATE, member_body()))
+    _publish(engine, clock, Draft("member", rid, Mode.UPDATE, member_body(city="Arnhem")))
+    summary = "SELECT last_seq, head, count, digest FROM origin_sequences WHERE origin = :o"
+    with engine.connect() as conn:
+        before = conn.execute(text(summary), {"o": ORIGIN}).one()
+    assert before.count == 2 and before.head is not None
+    migrate.downgrade(engine, "0001")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        after = conn.execute(text(summary), {"o": ORIGIN}).one()
+    assert tuple(after) == tuple(before)
 
 
 def test_upgrade_keeps_data(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]

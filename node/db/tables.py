@@ -98,6 +98,11 @@ class OriginSequence(SQLModel, table=True):
 
     origin: str = Field(primary_key=True, max_length=32)
     last_seq: int = 0
+    # The held log of this origin, summarised: chain head (hash of the header at last_seq),
+    # number of records, and the set digest of federation.digest. Updated with every apply.
+    head: str | None = Field(default=None, max_length=60)
+    count: int = 0
+    digest: str = Field(default="0" * 64, max_length=64)
 
 
 class ApiToken(SQLModel, table=True):
@@ -126,3 +131,36 @@ class AuditEntry(SQLModel, table=True):
     seq: int | None = None
     outcome: str = Field(max_length=20)
     detail: str = Field(default="", max_length=1000)
+
+
+class Peer(SQLModel, table=True):
+    """Sync state per peer, kept in the database so backoff survives a restart."""
+
+    __tablename__ = "peers"
+
+    node_id: str = Field(primary_key=True, max_length=32)
+    url: str = Field(max_length=500)
+    last_attempt: str | None = Field(default=None, max_length=32)
+    last_success: str | None = Field(default=None, max_length=32)
+    failures: int = 0
+    next_attempt: str | None = Field(default=None, max_length=32)
+    last_error: str = Field(default="", max_length=1000)
+    records_in: int = 0
+
+
+class Quarantine(SQLModel, table=True):
+    """Records refused from peers, with the reason and, for equivocation, the evidence."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_origin", "origin", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: str = Field(max_length=32)
+    peer: str = Field(max_length=32)
+    origin: str | None = Field(default=None, max_length=32)
+    seq: int | None = None
+    record_id: str | None = Field(default=None, max_length=36)
+    reason: str = Field(max_length=30)
+    detail: str = Field(default="", max_length=1000)
+    envelope: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,0 +1,92 @@
+"""The HTTP side of sync: fetch heads, pages and the roster from a peer; send nudges.
+
+The ``httpx.AsyncClient`` is handed in, never created here, so tests can route several
+in-process nodes through ``ASGITransport`` and the node can share one connection pool.
+Every httpx failure is mapped once, here, to ``PeerUnreachable`` or ``PeerBadResponse``,
+and a response body is read with a byte limit, so a hostile peer cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from federation.errors import PeerBadResponse, PeerUnreachable
+from schemas.sync import Heads, Nudge, RecordPage
+
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+T = TypeVar("T", bound=BaseModel)
+
+
+class PeerClient:
+    def __init__(self, http: httpx.AsyncClient, *, max_bytes: int = MAX_RESPONSE_BYTES) -> None:
+        self.http = http
+        self.max_bytes = max_bytes
+
+    async def _get(self, peer: str, url: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            async with self.http.stream("GET", url, params=params) as response:
+                if response.status_code != 200:
+                    raise PeerBadResponse(f"GET {url} answered {response.status_code}", peer=peer)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise PeerBadResponse(
+                            f"GET {url}: response over {self.max_bytes} bytes", peer=peer
+                        )
+                    chunks.append(chunk)
+        except httpx.TransportError as exc:
+            raise PeerUnreachable(f"GET {url}: {type(exc).__name__}: {exc}", peer=peer) from exc
+        try:
+            return json.loads(b"".join(chunks))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise PeerBadResponse(f"GET {url}: not JSON", peer=peer) from exc
+
+    def _parse(self, model: type[T], data: Any, peer: str, what: str) -> T:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise PeerBadResponse(
+                f"{what}: not the protocol: {exc.errors()[0]}", peer=peer
+            ) from exc
+
+    async def heads(self, peer: str, base: str) -> Heads:
+        data = await self._get(peer, f"{base}/federation/heads")
+        return self._parse(Heads, data, peer, "heads")
+
+    async def records(
+        self, peer: str, base: str, *, origin: str, after: int, limit: int
+    ) -> RecordPage:
+        params = {"origin": origin, "after": after, "limit": limit}
+        data = await self._get(peer, f"{base}/federation/records", params)
+        page = self._parse(RecordPage, data, peer, "records")
+        if page.origin != origin or page.after != after:
+            raise PeerBadResponse("records: the page is not the one asked for", peer=peer)
+        return page
+
+    async def roster(self, peer: str, base: str) -> dict[str, Any]:
+        data = await self._get(peer, f"{base}/federation/roster")
+        if not isinstance(data, dict):
+            raise PeerBadResponse("roster: not an object", peer=peer)
+        return data
+
+    async def node_info(self, peer: str, base: str) -> dict[str, Any]:
+        data = await self._get(peer, f"{base}/node")
+        if not isinstance(data, dict):
+            raise PeerBadResponse("node: not an object", peer=peer)
+        return data
+
+    async def nudge(self, peer: str, base: str, nudge: Nudge) -> None:
+        try:
+            response = await self.http.post(
+                f"{base}/federation/nudge", json=nudge.model_dump(), timeout=2.0
+            )
+        except httpx.TransportError as exc:
+            raise PeerUnreachable(f"nudge: {type(exc).__name__}", peer=peer) from exc
+        if response.status_code >= 400:
+            raise PeerBadResponse(f"nudge answered {response.status_code}", peer=peer)

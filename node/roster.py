@@ -1,0 +1,95 @@
+"""The roster as a node holds it: load the trust table, publish a new roster (hub only).
+
+The roster is an ordinary record (kind ``roster``) in the hub's log, with a fixed record
+id per hub, so it syncs, verifies and versions like everything else.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from federation.canonical import b64url_decode
+from federation.keys import SigningKey, node_id_for
+from federation.trust import Trust
+from node.db.store import RECORDS
+from node.publisher import Draft, Mode, publish
+from node.settings import NodeSettings
+from schemas.roster import RosterBody, RosterKey, RosterNode
+
+NAMESPACE = uuid.UUID("0b7f3c1e-4a5d-4f7e-9a0b-6c1d2e3f4a5b")
+
+
+def roster_id(hub_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{hub_id}/roster"))
+
+
+def hub_id(settings: NodeSettings) -> str:
+    if settings.hub:
+        return settings.node_id
+    if not settings.hub_key:
+        return ""
+    return node_id_for(b64url_decode(settings.hub_key, field="hub_key"))
+
+
+def current(session: Session, *, hub: str) -> tuple[RosterBody, int] | None:
+    row = session.execute(
+        select(RECORDS.c.body, RECORDS.c.version).where(
+            RECORDS.c.origin == hub,
+            RECORDS.c.record_id == roster_id(hub),
+            RECORDS.c.current.is_(True),
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return RosterBody.model_validate(json.loads(row[0])), int(row[1])
+
+
+def load_trust(session: Session, settings: NodeSettings) -> Trust | None:
+    """The node's trust table: the newest roster it holds, else the pinned hub key."""
+    hub = hub_id(settings)
+    if not hub:
+        return None  # a standalone node: it publishes, but federates with no one
+    held = current(session, hub=hub)
+    if held is not None:
+        return Trust.from_roster(*held)
+    if settings.hub:
+        return None
+    return Trust.pinned(settings.hub_key, hub_url=settings.hub_url or "http://hub.invalid")
+
+
+def self_entry(settings: NodeSettings, key: SigningKey, *, from_seq: int = 1) -> RosterNode:
+    return RosterNode(
+        node_id=settings.node_id,
+        name=settings.name,
+        leader=settings.leader or settings.name,
+        region=settings.region,
+        url=settings.url,
+        keys=[RosterKey(key_id=key.key_id, public_key=key.public_b64, from_seq=from_seq)],
+        latitude=settings.latitude,
+        longitude=settings.longitude,
+        placeholder=settings.placeholder,
+    )
+
+
+def publish_roster(
+    session: Session, *, settings: NodeSettings, key: SigningKey, body: RosterBody, now: datetime
+) -> int:
+    """Sign and store a new roster version (hub only). Returns the version."""
+    if not settings.hub:
+        raise PermissionError("only the hub publishes the roster")
+    draft = Draft(
+        "roster",
+        roster_id(settings.node_id),
+        Mode.UPSERT,
+        body.model_dump(mode="json", exclude_none=True),
+    )
+    (outcome,) = publish(session, key=key, origin=settings.node_id, drafts=[draft], now=now)
+    if outcome.envelope is None:
+        held = current(session, hub=settings.node_id)
+        return held[1] if held else 0
+    return int(outcome.envelope["record"]["version"])

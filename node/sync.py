@@ -1,0 +1,240 @@
+"""Pulling from peers: the imperative shell around ``federation`` and ``node.db.ingest``.
+
+One pull of one peer: read its heads, then for each origin it holds further than we do,
+fetch pages after our tip ("after N" is exclusive: a page starts at N + 1) and apply each
+page with its new tip in one transaction. The hub's origin goes first, so a roster change
+(a newly admitted node, a rotated or revoked key) is known before that node's records
+arrive. A peer that fails is backed off (state in the ``peers`` table); a peer in backoff
+is skipped, never waited on; one failing peer never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from federation import backoff
+from federation.client import PeerClient
+from federation.errors import PeerError
+from federation.trust import Trust
+from node import roster
+from node.db.engine import writer
+from node.db.ingest import PageResult, ingest_page, tip_of
+from node.db.tables import Peer
+from node.publisher import timestamp
+from node.runtime import Runtime
+from schemas.roster import NodeStatus, RosterNode
+from schemas.sync import Heads, Nudge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PullResult:
+    peer: str
+    ok: bool
+    applied: int = 0
+    rejected: int = 0
+    error: str = ""
+    stopped: list[str] = field(default_factory=list)
+
+
+class Syncer:
+    def __init__(self, runtime: Runtime, http: httpx.AsyncClient | None = None) -> None:
+        self.runtime = runtime
+        self.http = http
+        self.trust: Trust | None = None
+        self.heads: dict[str, Heads] = {}  # last heads seen per peer, for lag and agreement
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._again: set[str] = set()
+        self.on_page: Callable[[str, PageResult], None] = lambda origin, result: None
+        self.on_reject: Callable[[str], None] = lambda reason: None
+        self.reload_trust()
+
+    @property
+    def client(self) -> PeerClient:
+        if self.http is None:
+            raise RuntimeError("the syncer has no HTTP client (the app's lifespan sets one)")
+        return PeerClient(self.http)
+
+    def reload_trust(self) -> Trust | None:
+        with Session(self.runtime.engine) as session:
+            self.trust = roster.load_trust(session, self.runtime.settings)
+        return self.trust
+
+    def peers(self) -> list[RosterNode]:
+        trust = self.trust
+        if trust is None:
+            return []
+        me = self.runtime.settings.node_id
+        return [
+            n for n in trust.nodes.values() if n.node_id != me and n.status is NodeStatus.ACTIVE
+        ]
+
+    async def bootstrap(self) -> None:
+        """A regional node without a roster fetches it from the hub URL it was given."""
+        trust, settings = self.trust, self.runtime.settings
+        if trust is None or trust.version > 0 or not settings.hub_url:
+            return
+        hub = trust.node(trust.hub)
+        await self.pull(hub.model_copy(update={"url": settings.hub_url}), force=True)
+
+    async def sync_all(self, *, force: bool = False) -> list[PullResult]:
+        await self.bootstrap()
+        results = []
+        for peer in self.peers():
+            results.append(await self.pull(peer, force=force))
+        return results
+
+    async def pull(
+        self, peer: RosterNode, *, force: bool = False, only: str | None = None
+    ) -> PullResult:
+        lock = self._locks.setdefault(peer.node_id, asyncio.Lock())
+        if lock.locked() and not force:
+            self._again.add(peer.node_id)  # a pull is running: run once more after it
+            return PullResult(peer.node_id, ok=True, error="already running")
+        async with lock:
+            result = await self._pull_once(peer, force=force, only=only)
+            while peer.node_id in self._again:
+                self._again.discard(peer.node_id)
+                result = await self._pull_once(peer, force=True, only=None)
+            return result
+
+    async def _pull_once(self, peer: RosterNode, *, force: bool, only: str | None) -> PullResult:
+        now = self.runtime.clock()
+        state = await asyncio.to_thread(self._peer_state, peer)
+        next_at = (
+            datetime.fromisoformat(state.next_attempt.replace("Z", "+00:00"))
+            if state.next_attempt
+            else None
+        )
+        if not force and not backoff.due(next_at, now):
+            return PullResult(peer.node_id, ok=False, error="backing off")
+        result = PullResult(peer.node_id, ok=True)
+        try:
+            heads = await self.client.heads(peer.node_id, peer.url)
+            self.heads[peer.node_id] = heads
+            order = sorted(
+                heads.origins, key=lambda h: h.origin != (self.trust.hub if self.trust else "")
+            )
+            for head in order:
+                if head.origin == self.runtime.settings.node_id or (only and head.origin != only):
+                    continue
+                await self._pull_origin(peer, head.origin, head.last_seq, result)
+        except PeerError as exc:
+            result.ok, result.error = False, str(exc)
+            log.warning("sync with peer %s failed: %s", peer.node_id, exc)
+        await asyncio.to_thread(self._record_outcome, peer, result)
+        return result
+
+    async def _pull_origin(
+        self, peer: RosterNode, origin: str, their_last: int, result: PullResult
+    ) -> None:
+        settings = self.runtime.settings
+        for _ in range(settings.sync_max_pages):
+            trust = self.trust
+            if trust is None or origin not in trust.nodes:
+                return  # an origin we do not (yet) trust: wait for the roster
+            mine = await asyncio.to_thread(self._tip, origin)
+            if mine >= their_last:
+                return
+            page = await self.client.records(
+                peer.node_id, peer.url, origin=origin, after=mine, limit=settings.sync_page_size
+            )
+            if not page.records:
+                return
+            applied = await asyncio.to_thread(
+                self._apply, peer.node_id, origin, page.records, trust
+            )
+            result.applied += applied.applied
+            result.rejected += sum(applied.rejected.values())
+            self.on_page(origin, applied)
+            if applied.roster_changed:
+                self.reload_trust()
+            if applied.stopped:
+                result.stopped.append(f"{origin}: {applied.stopped}")
+                return
+            if applied.tip <= mine:
+                return
+
+    def _tip(self, origin: str) -> int:
+        with Session(self.runtime.engine) as session:
+            return tip_of(session, origin=origin).seq
+
+    def _apply(self, peer: str, origin: str, records: Sequence[Any], trust: Trust) -> PageResult:
+        with Session(writer(self.runtime.engine)) as session:
+            result = ingest_page(
+                session,
+                origin=origin,
+                records=records,
+                trust=trust,
+                peer=peer,
+                now=timestamp(self.runtime.clock()),
+                on_reject=self.on_reject,
+            )
+            session.commit()
+        return result
+
+    def _peer_state(self, peer: RosterNode) -> Peer:
+        with Session(self.runtime.engine, expire_on_commit=False) as session:
+            state = session.get(Peer, peer.node_id)
+            return state or Peer(node_id=peer.node_id, url=peer.url)
+
+    def _record_outcome(self, peer: RosterNode, result: PullResult) -> None:
+        now = self.runtime.clock()
+        with Session(writer(self.runtime.engine)) as session:
+            state = session.get(Peer, peer.node_id) or Peer(node_id=peer.node_id, url=peer.url)
+            state.url = peer.url
+            state.last_attempt = timestamp(now)
+            if result.ok:
+                state.failures = 0
+                state.next_attempt = None
+                state.last_success = timestamp(now)
+                state.last_error = "; ".join(result.stopped)[:1000]
+                state.records_in += result.applied
+            else:
+                state.failures += 1
+                state.next_attempt = timestamp(
+                    backoff.next_attempt(state.failures, now, random.random())
+                )
+                state.last_error = result.error[:1000]
+            session.add(state)
+            session.commit()
+
+    async def nudge_peers(self, seq: int) -> None:
+        """Tell every peer that this node has new records up to ``seq``; best effort."""
+        if not self.runtime.settings.nudge or self.http is None:
+            return
+        me = self.runtime.settings.node_id
+        message = Nudge(node=me, origin=me, seq=seq)
+        results = await asyncio.gather(
+            *(self.client.nudge(p.node_id, p.url, message) for p in self.peers()),
+            return_exceptions=True,
+        )
+        for peer, outcome in zip(self.peers(), results, strict=False):
+            if isinstance(outcome, PeerError):
+                log.info("nudge to %s failed: %s", peer.node_id, outcome.reason)
+
+    def nudged(self, nudge: Nudge) -> bool:
+        """A peer says it has news: pull from it now, in the background."""
+        trust = self.trust
+        if (
+            trust is None
+            or nudge.node not in trust.nodes
+            or nudge.node == self.runtime.settings.node_id
+        ):
+            return False
+        peer = trust.nodes[nudge.node]
+        if peer.status is not NodeStatus.ACTIVE:
+            return False
+        task = asyncio.get_running_loop().create_task(self.pull(peer, force=True))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        return True
