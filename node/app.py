@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from federation.keys import SigningKey
-from node.api import admin, events, members, meta
+from node import roster
+from node.api import admin, events, federation, members, meta
+from node.db.engine import writer
 from node.db.setup import open_database
 from node.home import load_key
+from node.metrics import Metrics
 from node.problems import BodyLimit, install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
+from node.sync import Syncer
 
 
 def create_app(
@@ -23,17 +31,66 @@ def create_app(
     engine: Engine | None = None,
     key: SigningKey | None = None,
     clock: Callable[[], datetime] = utc_now,
+    http: httpx.AsyncClient | None = None,
+    schedule: bool = True,
 ) -> FastAPI:
-    """Build a node. Tests pass their own engine, key and clock; the CLI passes none."""
+    """Build a node. Tests pass their own engine, key, clock and peer HTTP client (for
+    example one over ``httpx.ASGITransport``); the CLI passes none of them.
+
+    ``schedule=False`` leaves the periodic pull off; tests then call
+    ``app.state.syncer.sync_all()`` themselves instead of waiting for a timer.
+    """
     engine = open_database(settings.db_url, origin=settings.node_id, engine=engine)
     key = key or load_key(settings)
+    with Session(writer(engine)) as session:
+        roster.ensure_roster(session, settings=settings, key=key, now=clock())
+        session.commit()
+    runtime = Runtime(settings=settings, engine=engine, key=key, clock=clock)
+    syncer = Syncer(runtime, http)
+    runtime.syncer = syncer
+    metrics = Metrics()
+    syncer.on_page = lambda origin, r: metrics.ingested.labels(origin=origin).inc(r.applied)
+    syncer.on_reject = lambda reason: metrics.rejected.labels(reason=reason).inc()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Only the scheduler and the HTTP client live here: ASGITransport does not run a
+        # lifespan, so in-process tests drive ``syncer`` directly.
+        own_client = syncer.http is None
+        if own_client:
+            syncer.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+        scheduler = None
+        if schedule and syncer.trust is not None:
+            scheduler = AsyncIOScheduler(timezone="UTC")
+            scheduler.add_job(
+                syncer.sync_all,
+                "interval",
+                seconds=settings.sync_interval_seconds,
+                jitter=settings.sync_jitter_seconds,
+                id="sync-peers",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),  # first pull at start-up
+            )
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            if own_client and syncer.http is not None:
+                await syncer.http.aclose()
+                syncer.http = None
 
     app = FastAPI(
         title=f"healthnet: {settings.name}",
         summary="A node of the Health Social Media Network's federated directory",
         version="0.1.0",
+        lifespan=lifespan,
     )
-    app.state.runtime = Runtime(settings=settings, engine=engine, key=key, clock=clock)
+    app.state.runtime = runtime
+    app.state.syncer = syncer
+    app.state.metrics = metrics
     install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in (
@@ -43,6 +100,8 @@ def create_app(
         members.admin,
         events.admin,
         admin.router,
+        federation.router,
+        federation.metrics_router,
     ):
         app.include_router(router)
     return app

@@ -21,16 +21,27 @@ from schemas.geo import Region
 
 
 def init_home(
-    home: Path, *, name: str, region: Region, url: str, database_url: str = ""
+    home: Path,
+    *,
+    name: str,
+    region: Region,
+    url: str,
+    database_url: str = "",
+    **federation: object,
 ) -> NodeSettings:
-    """Create a node home with a fresh key. Refuses to overwrite an existing one."""
+    """Create a node home with a fresh key. Refuses to overwrite an existing one.
+
+    ``federation`` takes the optional settings ``hub`` (this node is the roster authority),
+    ``hub_url`` and ``hub_key`` (a regional node pins the hub), ``leader``, ``latitude``,
+    ``longitude`` and ``placeholder``.
+    """
     home = home.resolve()
     if (home / CONFIG_NAME).exists():
         raise ConfigError(f"{home} already holds a node ({CONFIG_NAME} exists)")
     key = keys.generate("ed25519:1")
     home.mkdir(parents=True, exist_ok=True)
     write_key(home, key)
-    config = {
+    config: dict[str, object] = {
         "node_id": keys.node_id_for(key.public_raw),
         "name": name,
         "region": region.value,
@@ -39,6 +50,7 @@ def init_home(
     }
     if database_url:
         config["database_url"] = database_url
+    config.update({k: v for k, v in federation.items() if v not in (None, "", False)})
     settings = NodeSettings.model_validate({"home": home, **config})  # validate, then write
     (home / CONFIG_NAME).write_text(tomli_w.dumps(config), encoding="utf-8")
     return settings

@@ -93,3 +93,13 @@ def publish_roster(
         held = current(session, hub=settings.node_id)
         return held[1] if held else 0
     return int(outcome.envelope["record"]["version"])
+
+
+def ensure_roster(
+    session: Session, *, settings: NodeSettings, key: SigningKey, now: datetime
+) -> None:
+    """A hub without a roster publishes the first one: itself alone."""
+    if not settings.hub or current(session, hub=settings.node_id) is not None:
+        return
+    body = RosterBody(hub=settings.node_id, nodes=[self_entry(settings, key)])
+    publish_roster(session, settings=settings, key=key, body=body, now=now)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -31,6 +32,8 @@ class Runtime:
     monotonic: Callable[[], float] = time.monotonic
     write_limiter: RateLimiter = field(init=False)
     auth_limiter: RateLimiter = field(init=False)
+    nudge_limiter: RateLimiter = field(init=False)
+    syncer: Any = None  # node.sync.Syncer, set by create_app (typed loosely: it imports us)
 
     def __post_init__(self) -> None:
         self.write_limiter = RateLimiter(
@@ -41,3 +44,4 @@ class Runtime:
             burst=self.settings.auth_failures_per_minute,
             what="failed token checks",
         )
+        self.nudge_limiter = RateLimiter(per_minute=600, burst=60, what="nudges")

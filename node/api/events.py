@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -99,13 +99,18 @@ def _check_organizer(session: Session, body: EventCreate) -> None:
 
 @admin.post("", status_code=201, response_model=WriteResult)
 def create_event(
-    body: EventCreate, session: WriteSessionDep, runtime: RuntimeDep, token: EditorDep
+    body: EventCreate,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    token: EditorDep,
+    background: BackgroundTasks,
 ) -> WriteResult:
     _check_organizer(session, body)
     return write(
         session,
         runtime,
         token,
+        background=background,
         kind="event",
         record_id=str(uuid.uuid4()),
         mode=Mode.CREATE,
@@ -120,6 +125,7 @@ def replace_event(
     session: WriteSessionDep,
     runtime: RuntimeDep,
     token: EditorDep,
+    background: BackgroundTasks,
     if_match: IfMatch = None,
 ) -> WriteResult:
     _check_organizer(session, body)
@@ -127,6 +133,7 @@ def replace_event(
         session,
         runtime,
         token,
+        background=background,
         kind="event",
         record_id=event_id,
         mode=Mode.UPDATE,
@@ -141,12 +148,14 @@ def delete_event(
     session: WriteSessionDep,
     runtime: RuntimeDep,
     token: EditorDep,
+    background: BackgroundTasks,
     if_match: IfMatch = None,
 ) -> WriteResult:
     return write(
         session,
         runtime,
         token,
+        background=background,
         kind="event",
         record_id=event_id,
         mode=Mode.DELETE,

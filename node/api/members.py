@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response
 
 from node.api.reads import MemberPage, check_limit, one, page_response, parse_near
 from node.api.writes import WriteResult, write
@@ -66,12 +66,17 @@ def get_member(member_id: RecordIdPath, session: SessionDep) -> Response:
 
 @admin.post("", status_code=201, response_model=WriteResult)
 def create_member(
-    body: MemberCreate, session: WriteSessionDep, runtime: RuntimeDep, token: EditorDep
+    body: MemberCreate,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+    token: EditorDep,
+    background: BackgroundTasks,
 ) -> WriteResult:
     return write(
         session,
         runtime,
         token,
+        background=background,
         kind="member",
         record_id=str(uuid.uuid4()),
         mode=Mode.CREATE,
@@ -86,12 +91,14 @@ def replace_member(
     session: WriteSessionDep,
     runtime: RuntimeDep,
     token: EditorDep,
+    background: BackgroundTasks,
     if_match: IfMatch = None,
 ) -> WriteResult:
     return write(
         session,
         runtime,
         token,
+        background=background,
         kind="member",
         record_id=member_id,
         mode=Mode.UPDATE,
@@ -106,12 +113,14 @@ def delete_member(
     session: WriteSessionDep,
     runtime: RuntimeDep,
     token: EditorDep,
+    background: BackgroundTasks,
     if_match: IfMatch = None,
 ) -> WriteResult:
     return write(
         session,
         runtime,
         token,
+        background=background,
         kind="member",
         record_id=member_id,
         mode=Mode.DELETE,

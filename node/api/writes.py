@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fastapi import BackgroundTasks
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -58,6 +59,7 @@ def write(
     runtime: Runtime,
     token: ApiToken,
     *,
+    background: BackgroundTasks | None = None,
     kind: str,
     record_id: str,
     mode: Mode,
@@ -101,6 +103,9 @@ def write(
             )
             log_session.commit()
         raise
+    if background is not None and runtime.syncer is not None:
+        # After the response: tell peers there is news, so they pull now, not at the next tick.
+        background.add_task(runtime.syncer.nudge_peers, header["seq"])
     return WriteResult(
         id=record_id,
         kind=kind,
