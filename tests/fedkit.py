@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from conftest import Clock
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from conftest import Clock
 from federation.roster import with_node
 from node import roster, tokens
 from node.app import create_app
