@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from federation import keys
 from federation.errors import HealthnetError
-from node import tokens
+from node import cli_federation, tokens
 from node.db import migrate
 from node.db.engine import make_engine, writer
 from node.db.setup import open_database
@@ -38,6 +38,7 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Bearer tokens for the admin API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+cli_federation.register(app)
 
 out = Console()
 err = Console(stderr=True)
@@ -55,6 +56,7 @@ def _settings(home: Path) -> NodeSettings:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are routine here
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -70,10 +72,36 @@ def init(
     database_url: Annotated[
         str, typer.Option(help="PostgreSQL URL; default: SQLite in the home")
     ] = "",
+    hub: Annotated[
+        bool, typer.Option("--hub", help="This node is the hub (roster authority)")
+    ] = False,
+    hub_url: Annotated[str, typer.Option(help="A regional node: the hub's URL")] = "",
+    hub_key: Annotated[str, typer.Option(help="A regional node: the hub's public key")] = "",
+    leader: Annotated[str, typer.Option(help="The organization leading this node")] = "",
+    latitude: Annotated[float | None, typer.Option(help="Where the node is (nearest node)")] = None,
+    longitude: Annotated[float | None, typer.Option(help="Where the node is")] = None,
+    placeholder: Annotated[bool, typer.Option(help="Leader not yet appointed")] = False,
 ) -> None:
-    """Create a node home: signing key (mode 0600), config file and database."""
+    """Create a node home: signing key (mode 0600), config file and database.
+
+    ``--hub`` makes the network's hub, which publishes the roster; a regional node is given
+    the hub's URL and public key (``--hub-url``, ``--hub-key``) or joins later.
+    """
     try:
-        settings = init_home(home, name=name, region=region, url=url, database_url=database_url)
+        settings = init_home(
+            home,
+            name=name,
+            region=region,
+            url=url,
+            database_url=database_url,
+            hub=hub,
+            hub_url=hub_url,
+            hub_key=hub_key,
+            leader=leader,
+            latitude=latitude,
+            longitude=longitude,
+            placeholder=placeholder,
+        )
         open_database(settings.db_url, origin=settings.node_id)
         key = load_key(settings)
     except (HealthnetError, ValueError) as exc:

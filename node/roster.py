@@ -69,7 +69,13 @@ def self_entry(settings: NodeSettings, key: SigningKey, *, from_seq: int = 1) ->
         leader=settings.leader or settings.name,
         region=settings.region,
         url=settings.url,
-        keys=[RosterKey(key_id=key.key_id, public_key=key.public_b64, from_seq=from_seq)],
+        keys=[
+            RosterKey(
+                key_id=key.key_id,
+                public_key=key.public_b64,
+                from_seq=max(from_seq, settings.key_from_seq),
+            )
+        ],
         latitude=settings.latitude,
         longitude=settings.longitude,
         placeholder=settings.placeholder,

@@ -29,6 +29,7 @@ class NodeSettings(BaseSettings):
     region: Region
     url: str = Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
     key_id: str = "ed25519:1"
+    key_from_seq: int = Field(default=1, ge=1, description="First seq the current key signs")
     database_url: str = ""
     # Limits. Defaults suit a regional node; each is documented in docs/OPERATIONS.md.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -88,6 +88,9 @@ class Syncer:
         await self.pull(hub.model_copy(update={"url": settings.hub_url}), force=True)
 
     async def sync_all(self, *, force: bool = False) -> list[PullResult]:
+        # The roster may have changed under us (the hub operator's CLI writes to the same
+        # database), so every round starts from the roster as stored.
+        await asyncio.to_thread(self.reload_trust)
         await self.bootstrap()
         results = []
         for peer in self.peers():

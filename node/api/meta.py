@@ -29,6 +29,12 @@ class NodeInfo(BaseModel):
     url: str
     key_id: str
     public_key: str
+    key_from_seq: int
+    leader: str
+    latitude: float | None
+    longitude: float | None
+    placeholder: bool
+    hub: bool
     last_seq: int
     members: int
     events: int
@@ -53,6 +59,12 @@ def node_info(session: SessionDep, runtime: RuntimeDep) -> NodeInfo:
         url=s.url,
         key_id=runtime.key.key_id,
         public_key=runtime.key.public_b64,
+        key_from_seq=s.key_from_seq,
+        leader=s.leader or s.name,
+        latitude=s.latitude,
+        longitude=s.longitude,
+        placeholder=s.placeholder,
+        hub=s.hub,
         last_seq=last_seq(session, origin=s.node_id),
         members=counts.get("member", 0),
         events=counts.get("event", 0),

@@ -1,0 +1,165 @@
+"""Operator actions on a node home, shared by the CLI and the tests: roster edits on the
+hub, key rotation, joining a hub, and resyncing an origin from scratch."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from typing import Any
+
+import tomli_w
+from sqlalchemy import Engine, delete, func, select, update
+from sqlmodel import Session
+
+from federation import keys
+from federation.errors import HealthnetError
+from federation.roster import with_node, with_rotated_key, with_status
+from node import roster
+from node.db import store
+from node.db.engine import writer
+from node.db.store import ENTRIES, RECORDS, SEQUENCES, TAGS
+from node.home import load_key, write_key
+from node.settings import CONFIG_NAME, NodeSettings
+from schemas.roster import NodeStatus, RosterBody, RosterKey, RosterNode
+
+
+def update_config(settings: NodeSettings, **changes: Any) -> None:
+    path = settings.home / CONFIG_NAME
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    data.update({k: v for k, v in changes.items() if v is not None})
+    NodeSettings.model_validate({"home": settings.home, **data})  # refuse a bad edit
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+
+
+def _edit_roster(engine: Engine, settings: NodeSettings, now: datetime, edit: Any) -> int:
+    if not settings.hub:
+        raise HealthnetError("roster changes are made on the hub's node home")
+    key = load_key(settings)
+    with Session(writer(engine)) as session:
+        held = roster.current(session, hub=settings.node_id)
+        if held is None:
+            raise HealthnetError("the hub holds no roster yet; start it once")
+        body: RosterBody = edit(held[0])
+        version = roster.publish_roster(session, settings=settings, key=key, body=body, now=now)
+        session.commit()
+    return version
+
+
+def admit(
+    engine: Engine,
+    settings: NodeSettings,
+    info: dict[str, Any],
+    *,
+    expected_key: str,
+    now: datetime,
+) -> int:
+    """Add the node described by its ``GET /node`` answer, if it presents the expected key."""
+    if info.get("public_key") != expected_key:
+        raise HealthnetError(
+            "the node presents a different key than the one given out of band: refusing"
+        )
+    first_key = int(info.get("key_from_seq", 1)) == 1
+    derived = keys.node_id_for(keys.public_key(expected_key).public_bytes_raw())
+    if first_key and derived != info.get("node_id"):
+        raise HealthnetError("the node id does not derive from the key it presents")
+    node = RosterNode(
+        node_id=info["node_id"],
+        name=info["name"],
+        leader=info.get("leader") or info["name"],
+        region=info["region"],
+        url=info["url"],
+        keys=[
+            RosterKey(
+                key_id=info["key_id"],
+                public_key=info["public_key"],
+                from_seq=int(info.get("key_from_seq", 1)),
+            )
+        ],
+        latitude=info.get("latitude"),
+        longitude=info.get("longitude"),
+        placeholder=bool(info.get("placeholder", False)),
+    )
+
+    def edit(body: RosterBody) -> RosterBody:
+        if any(n.node_id == node.node_id for n in body.nodes):
+            raise HealthnetError(f"{node.node_id} is already in the roster")
+        return with_node(body, node)
+
+    return _edit_roster(engine, settings, now, edit)
+
+
+def set_status(
+    engine: Engine, settings: NodeSettings, node_id: str, status: NodeStatus, *, now: datetime
+) -> int:
+    return _edit_roster(engine, settings, now, lambda body: with_status(body, node_id, status))
+
+
+def rotate_listed_key(
+    engine: Engine,
+    settings: NodeSettings,
+    node_id: str,
+    info: dict[str, Any],
+    *,
+    expected_key: str,
+    now: datetime,
+) -> int:
+    """Hub side of a regional key rotation: list the node's new key from its first seq."""
+    if info.get("public_key") != expected_key or info.get("node_id") != node_id:
+        raise HealthnetError("the node presents a different key than the one given: refusing")
+    new = RosterKey(
+        key_id=info["key_id"], public_key=expected_key, from_seq=int(info["key_from_seq"])
+    )
+    return _edit_roster(engine, settings, now, lambda body: with_rotated_key(body, node_id, new))
+
+
+def rotate_own_key(
+    engine: Engine, settings: NodeSettings, *, now: datetime
+) -> tuple[str, str, int]:
+    """Make the next key and switch this home to it. Returns (key id, public key, from seq).
+
+    On the hub the new roster is signed with the *old* key (receivers only trust keys the
+    previous roster lists), so the new key starts one seq later.
+    """
+    number = int(settings.key_id.split(":")[1]) + 1
+    new_key = keys.generate(f"ed25519:{number}")
+    with Session(engine) as session:
+        next_seq = store.last_seq(session, origin=settings.node_id) + 1
+    if settings.hub:
+        from_seq = next_seq + 1
+        entry = RosterKey(key_id=new_key.key_id, public_key=new_key.public_b64, from_seq=from_seq)
+        _edit_roster(
+            engine, settings, now, lambda body: with_rotated_key(body, settings.node_id, entry)
+        )
+    else:
+        from_seq = next_seq
+    write_key(settings.home, new_key)
+    update_config(settings, key_id=new_key.key_id, key_from_seq=from_seq)
+    return new_key.key_id, new_key.public_b64, from_seq
+
+
+def resync_origin(engine: Engine, settings: NodeSettings, origin: str) -> int:
+    """Forget everything held of ``origin`` so the next pull fetches it from scratch."""
+    if origin == settings.node_id:
+        raise HealthnetError("a node does not resync its own records")
+    with Session(writer(engine)) as session:
+        gone = session.execute(
+            select(func.count()).select_from(RECORDS).where(RECORDS.c.origin == origin)
+        ).scalar_one()
+        session.execute(delete(RECORDS).where(RECORDS.c.origin == origin))
+        pks = [
+            r[0]
+            for r in session.execute(
+                ENTRIES.select().with_only_columns(ENTRIES.c.pk).where(ENTRIES.c.origin == origin)
+            )
+        ]
+        for start in range(0, len(pks), 500):
+            session.execute(delete(TAGS).where(TAGS.c.entry_pk.in_(pks[start : start + 500])))
+        session.execute(delete(ENTRIES).where(ENTRIES.c.origin == origin))
+        session.execute(
+            update(SEQUENCES)
+            .where(SEQUENCES.c.origin == origin)
+            .values(last_seq=0, head=None, count=0, digest="0" * 64)
+        )
+        session.commit()
+    return int(gone or 0)
