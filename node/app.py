@@ -78,6 +78,7 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            syncer.close()
             if own_client and syncer.http is not None:
                 await syncer.http.aclose()
                 syncer.http = None

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from federation.canonical import canonical_bytes
-from federation.errors import HealthnetError, SignatureError
+from federation.canonical import b64url_decode, canonical_bytes, sha256_tag
+from federation.errors import BadSignature, BodyMismatch, HealthnetError, SignatureError
 from federation.merge import Held, Tip, Verdict, merge
-from federation.signing import header_hash, verify_envelope
 from federation.trust import Trust
 from node.db import store
 from node.db.tables import Quarantine
@@ -68,21 +69,43 @@ def _held_at(session: Session, origin: str, seq: int) -> str | None:
             store.RECORDS.c.origin == origin, store.RECORDS.c.seq == seq
         )
     ).scalar_one_or_none()
-    return None if header is None else header_hash(json.loads(header))
+    return None if header is None else sha256_tag(header.encode("utf-8"))
 
 
-def _current(session: Session, origin: str, record_id: str) -> Held | None:
-    row = session.execute(
-        select(store.RECORDS.c.version, store.RECORDS.c.header)
-        .where(store.RECORDS.c.origin == origin, store.RECORDS.c.record_id == record_id)
-        .order_by(store.RECORDS.c.version.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else Held(int(row[0]), header_hash(json.loads(row[1])))
+def _currents(session: Session, origin: str, record_ids: set[str]) -> dict[str, Held]:
+    """The highest version held of each id (history rows count: no rollback), in one query."""
+    found: dict[str, Held] = {}
+    ids = sorted(record_ids)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(store.RECORDS.c.record_id, store.RECORDS.c.version, store.RECORDS.c.header)
+            .where(store.RECORDS.c.origin == origin)
+            .where(store.RECORDS.c.record_id.in_(ids[start : start + 500]))
+        )
+        for rid, version, header in rows:
+            if rid not in found or version > found[rid].version:
+                found[rid] = Held(int(version), sha256_tag(header.encode("utf-8")))
+    return found
 
 
-def check(raw: Any, trust: Trust, *, origin: str) -> dict[str, Any]:
-    """Full verification of one received envelope, or raise. Returns the envelope dict."""
+@dataclass(frozen=True)
+class Candidate:
+    """A received envelope that passed every check except the signature itself."""
+
+    raw: dict[str, Any]
+    header_bytes: bytes
+    body_bytes: bytes | None
+    public: Ed25519PublicKey
+    signature: bytes
+
+    @property
+    def header(self) -> dict[str, Any]:
+        header: dict[str, Any] = self.raw["record"]
+        return header
+
+
+def prepare(raw: Any, trust: Trust, *, origin: str) -> Candidate:
+    """Every check but the Ed25519 one, in the order of docs/PROTOCOL.md 10.1, or raise."""
     if not isinstance(raw, dict):
         raise HealthnetError("not a JSON object")
     envelope = Envelope.model_validate(raw)  # shape, including the chain and deleted rules
@@ -90,12 +113,36 @@ def check(raw: Any, trust: Trust, *, origin: str) -> dict[str, Any]:
     if header.origin != origin:
         raise HealthnetError(f"record of origin {header.origin} in a page of {origin}")
     public = trust.key_for(origin=header.origin, key_id=header.key_id, seq=header.seq)
-    verify_envelope(raw, public)
+    header_bytes = canonical_bytes(raw["record"])
     body = raw["body"]
+    body_bytes = None
     if body is not None:
+        body_bytes = canonical_bytes(body)
+        if sha256_tag(body_bytes) != header.body_hash:
+            raise BodyMismatch("body does not match body_hash", origin=origin, key_id=header.key_id)
         BODY_MODELS[header.kind].model_validate(body)
     trust.check_scope(raw["record"], body)
-    return raw
+    signature = b64url_decode(raw["sig"], field="sig")
+    return Candidate(raw, header_bytes, body_bytes, public, signature)
+
+
+def verify(candidate: Candidate) -> None:
+    """The signature check alone: the expensive part, safe to run on several threads
+    (it releases the GIL)."""
+    try:
+        candidate.public.verify(candidate.signature, candidate.header_bytes)
+    except InvalidSignature as exc:
+        header = candidate.header
+        raise BadSignature(
+            "signature does not verify", origin=str(header["origin"]), key_id=str(header["key_id"])
+        ) from exc
+
+
+def check(raw: Any, trust: Trust, *, origin: str) -> dict[str, Any]:
+    """Full verification of one received envelope, or raise. Returns the envelope dict."""
+    candidate = prepare(raw, trust, origin=origin)
+    verify(candidate)
+    return candidate.raw
 
 
 def reason_of(exc: Exception) -> str:
@@ -104,6 +151,38 @@ def reason_of(exc: Exception) -> str:
     if isinstance(exc, SignatureError):
         return type(exc).__name__  # BadSignature, BodyMismatch, UnknownKey, RevokedKey, OutOfScope
     return "malformed"
+
+
+Mapper = Callable[
+    [Callable[[Candidate], BadSignature | None], list[Candidate]], Iterable[BadSignature | None]
+]
+
+
+def _verify_quietly(candidate: Candidate) -> BadSignature | None:
+    try:
+        verify(candidate)
+    except BadSignature as exc:
+        return exc
+    return None
+
+
+def _verified(
+    records: Sequence[Any], trust: Trust, origin: str, mapper: Mapper
+) -> tuple[list[Candidate], tuple[Any, Exception] | None]:
+    """Check a page in order; return the candidates before the first failure and it."""
+    candidates: list[Candidate] = []
+    failure: tuple[Any, Exception] | None = None
+    for raw in records:
+        try:
+            candidates.append(prepare(raw, trust, origin=origin))
+        except (HealthnetError, ValidationError, KeyError, TypeError) as exc:
+            failure = (raw, exc)
+            break
+    outcomes = list(mapper(_verify_quietly, candidates))
+    for index, outcome in enumerate(outcomes):
+        if outcome is not None:
+            return candidates[:index], (candidates[index].raw, outcome)
+    return candidates, failure
 
 
 def ingest_page(
@@ -115,31 +194,30 @@ def ingest_page(
     peer: str,
     now: str,
     on_reject: Callable[[str], None] = lambda reason: None,
+    mapper: Mapper = map,
 ) -> PageResult:
-    """Verify and apply one page. The caller commits (records, tip and quarantine at once)."""
+    """Verify and apply one page. The caller commits (records, tip and quarantine at once).
+
+    ``mapper`` runs the signature checks: the built-in ``map``, or a thread pool's.
+    """
     result = PageResult()
     tip = tip_of(session, origin=origin)
-    current: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    # Versions decided within this page, so a page holding two versions of one record
-    # merges the second against the first.
-    page_current: dict[str, Held] = {}
-    for raw in records:
-        try:
-            envelope = check(raw, trust, origin=origin)
-        except (HealthnetError, ValidationError, KeyError, TypeError) as exc:
-            reason = reason_of(exc)
-            _quarantine(session, raw, peer=peer, now=now, reason=reason, detail=str(exc))
-            result.rejected[reason] = result.rejected.get(reason, 0) + 1
-            result.stopped = f"{reason} at seq {_seq(raw)}"
-            on_reject(reason)
-            break
-        header, body = envelope["record"], envelope["body"]
-        incoming = header_hash(header)
+    candidates, failure = _verified(records, trust, origin, mapper)
+    known = _currents(session, origin, {c.header["id"] for c in candidates})
+    current: list[store.Prepared] = []
+    history: list[store.Prepared] = []
+    stop: tuple[Any, str, str, str | None] | None = None
+    for candidate in candidates:
+        header, body = candidate.header, candidate.raw["body"]
+        incoming = sha256_tag(candidate.header_bytes)
         held_at = _held_at(session, origin, header["seq"]) if header["seq"] <= tip.seq else None
-        known = page_current.get(header["id"]) or _current(session, origin, header["id"])
         verdict = merge(
-            header, body, incoming_hash=incoming, tip=tip, held_at_seq=held_at, current=known
+            header,
+            body,
+            incoming_hash=incoming,
+            tip=tip,
+            held_at_seq=held_at,
+            current=known.get(header["id"]),
         )
         if verdict is Verdict.DUPLICATE:
             result.duplicates += 1
@@ -148,31 +226,34 @@ def ingest_page(
             evidence = (
                 _evidence(session, origin, header) if verdict is Verdict.EQUIVOCATION else None
             )
-            _quarantine(
-                session,
-                raw,
-                peer=peer,
-                now=now,
-                reason=verdict.value,
-                detail=f"tip {tip.seq}",
-                evidence=evidence,
-            )
-            result.rejected[verdict.value] = result.rejected.get(verdict.value, 0) + 1
-            result.stopped = f"{verdict.value} at seq {header['seq']}"
-            on_reject(verdict.value)
+            stop = (candidate.raw, verdict.value, f"tip {tip.seq}", evidence)
             if verdict is Verdict.EQUIVOCATION:
                 log.warning("equivocation by %s at seq %s via peer %s", origin, header["seq"], peer)
             break
+        header_text = candidate.header_bytes.decode("utf-8")
         if verdict is Verdict.APPLY:
-            current.append(envelope)
-            page_current[header["id"]] = Held(header["version"], incoming)
+            body_text = (
+                None if candidate.body_bytes is None else candidate.body_bytes.decode("utf-8")
+            )
+            current.append(store.Prepared(candidate.raw, header_text, body_text))
+            known[header["id"]] = Held(header["version"], incoming)
             result.applied += 1
             result.roster_changed = result.roster_changed or header["kind"] == "roster"
         else:  # HISTORY or STUB: keeps the log dense, never changes the directory
-            history.append({**envelope, "body": None})
+            history.append(store.Prepared({**candidate.raw, "body": None}, header_text, None))
             result.history += 1
         tip = Tip(header["seq"], incoming)
-    # Current versions and history interleave in one log; apply them in seq order.
+    if stop is None and failure is not None:
+        raw, exc = failure
+        stop = (raw, reason_of(exc), str(exc), None)
+    if stop is not None:
+        raw, reason, detail, evidence = stop
+        _quarantine(
+            session, raw, peer=peer, now=now, reason=reason, detail=detail, evidence=evidence
+        )
+        result.rejected[reason] = result.rejected.get(reason, 0) + 1
+        result.stopped = f"{reason} at seq {_seq(raw)}"
+        on_reject(reason)
     store.apply(session, current, history=history, received_at=now)
     result.tip = tip.seq
     return result

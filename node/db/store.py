@@ -28,6 +28,19 @@ SEQUENCES = OriginSequence.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """An envelope with its canonical texts already computed (ingest has them from
+    verification; recomputing costs more than the database write)."""
+
+    envelope: dict[str, Any]
+    header_text: str
+    body_text: str | None
+
+
+Storable = dict[str, Any] | Prepared
+
+
+@dataclass(frozen=True)
 class Current:
     """The current version of a record as the store knows it."""
 
@@ -96,10 +109,10 @@ def current_versions(
 
 def apply(
     session: Session,
-    envelopes: Sequence[dict[str, Any]],
+    envelopes: Sequence[Storable],
     *,
     received_at: str,
-    history: Sequence[dict[str, Any]] = (),
+    history: Sequence[Storable] = (),
 ) -> None:
     """Store envelopes that the caller has verified and accepted.
 
@@ -143,8 +156,16 @@ def apply(
         _project(session, list(latest.values()), received_at=received_at)
 
 
-def _row(env: dict[str, Any], *, received_at: str, current: bool) -> dict[str, Any]:
+def _row(item: Storable, *, received_at: str, current: bool) -> dict[str, Any]:
+    if isinstance(item, Prepared):
+        env, header_text, body_text = item.envelope, item.header_text, item.body_text
+    else:
+        env, header_text, body_text = item, None, None
     header, body = env["record"], env["body"]
+    if header_text is None:
+        header_text = canonical_bytes(header).decode("utf-8")
+    if body is not None and body_text is None and current:
+        body_text = canonical_bytes(body).decode("utf-8")
     return {
         "origin": header["origin"],
         "seq": header["seq"],
@@ -154,9 +175,9 @@ def _row(env: dict[str, Any], *, received_at: str, current: bool) -> dict[str, A
         "issued_at": header["issued_at"],
         "deleted": header["deleted"],
         "current": current,
-        "header": canonical_bytes(header).decode("utf-8"),
+        "header": header_text,
         "sig": env["sig"],
-        "body": None if body is None or not current else canonical_bytes(body).decode("utf-8"),
+        "body": None if body is None or not current else body_text,
         "received_at": received_at,
     }
 
