@@ -12,9 +12,11 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from federation import keys
@@ -24,7 +26,8 @@ from node.db import migrate
 from node.db.engine import make_engine, writer
 from node.db.setup import open_database
 from node.db.store import RECORDS
-from node.home import init_home, load_key
+from node.home import init_home, remove_home_files
+from node.home import load_key as _load_key
 from node.importer import detect_kind, run_import
 from node.runtime import utc_now
 from node.settings import NodeSettings
@@ -44,6 +47,14 @@ out = Console()
 err = Console(stderr=True)
 
 HomeArg = Annotated[Path, typer.Argument(help="The node home directory")]
+
+
+def load_key(settings: NodeSettings) -> keys.SigningKey:
+    try:
+        return _load_key(settings)
+    except HealthnetError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
 
 
 def _settings(home: Path) -> NodeSettings:
@@ -102,10 +113,15 @@ def init(
             longitude=longitude,
             placeholder=placeholder,
         )
+    except (HealthnetError, ValueError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    try:
         open_database(settings.db_url, origin=settings.node_id)
         key = load_key(settings)
-    except (HealthnetError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+    except (HealthnetError, SQLAlchemyError) as exc:
+        remove_home_files(settings)  # so that a corrected `init` can run again
+        err.print(f"[red]error:[/] cannot open the database: {escape(str(exc).splitlines()[0])}")
         raise typer.Exit(2) from exc
     out.print(f"node id:    {settings.node_id}")
     out.print(f"public key: {key.public_b64} ({key.key_id})")
@@ -241,10 +257,11 @@ def import_cmd(
             progress=lambda n: progress.advance(task, n),
         )
     for error in report.errors:
-        err.print(f"[red]{error}[/]", highlight=False)
+        err.print(str(error), style="red", markup=False, highlight=False, soft_wrap=True)
     out.print(
         f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.errors)} rejected"
+        f"{report.rejected_rows} rejected",
+        soft_wrap=True,
     )
     if report.errors:
         raise typer.Exit(1)
@@ -299,7 +316,7 @@ def verify(
     with file.open(encoding="utf-8") as fh:
         verdict = verify_lines(fh, public)
     for failure in verdict.failures:
-        out.print(f"[red]FAIL[/] {failure}", highlight=False)
+        out.print("FAIL " + failure, style="red", markup=False, highlight=False, soft_wrap=True)
     out.print(f"{verdict.checked} records checked, {len(verdict.failures)} failures")
     if not verdict.ok:
         raise typer.Exit(1)

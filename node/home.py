@@ -39,8 +39,6 @@ def init_home(
     if (home / CONFIG_NAME).exists():
         raise ConfigError(f"{home} already holds a node ({CONFIG_NAME} exists)")
     key = keys.generate("ed25519:1")
-    home.mkdir(parents=True, exist_ok=True)
-    write_key(home, key)
     config: dict[str, object] = {
         "node_id": keys.node_id_for(key.public_raw),
         "name": name,
@@ -51,9 +49,20 @@ def init_home(
     if database_url:
         config["database_url"] = database_url
     config.update({k: v for k, v in federation.items() if v not in (None, "", False)})
-    settings = NodeSettings.model_validate({"home": home, **config})  # validate, then write
+    # Validate everything before writing anything: a refused option leaves no key behind.
+    settings = NodeSettings.model_validate({"home": home, **config})
+    home.mkdir(parents=True, exist_ok=True)
+    if key_file(home, key.key_id).exists():
+        raise ConfigError(f"{home} already holds a signing key; refusing to replace it")
+    write_key(home, key)
     (home / CONFIG_NAME).write_text(tomli_w.dumps(config), encoding="utf-8")
     return settings
+
+
+def remove_home_files(settings: NodeSettings) -> None:
+    """Undo ``init_home`` (its config and key) when the rest of ``init`` failed."""
+    (settings.home / CONFIG_NAME).unlink(missing_ok=True)
+    settings.key_path.unlink(missing_ok=True)
 
 
 def write_key(home: Path, key: SigningKey) -> Path:

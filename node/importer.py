@@ -61,6 +61,11 @@ class Report:
     def ok(self) -> int:
         return self.created + self.updated + self.unchanged
 
+    @property
+    def rejected_rows(self) -> int:
+        """Rows refused (a row with three bad fields is one row)."""
+        return len({e.line for e in self.errors})
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -178,23 +183,41 @@ def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | Val
         return
     reader = csv.DictReader(io.StringIO(text))
     convert = csv_member if kind == "member" else csv_event
-    for row in reader:
+    fields = reader.fieldnames  # reads the header line
+    del fields
+    while True:
+        first_line = reader.line_num + 1  # a quoted cell may span lines: report the first
         try:
-            yield reader.line_num, convert(row)
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield first_line, ValueError(f"row: not CSV ({exc})")
+            return
+        try:
+            yield first_line, convert(row)
         except ValueError as exc:
-            yield reader.line_num, exc
+            yield first_line, exc
 
 
 def detect_kind(path: Path) -> str:
     """``member`` or ``event``, from the first row's fields (``name`` vs. ``title``)."""
     with path.open(encoding="utf-8-sig") as fh:
-        first = fh.readline()
-    fields = (
-        set(json.loads(first))
-        if first.lstrip().startswith("{")
-        else {c.strip() for c in next(csv.reader([first]), [])}
-    )
-    return "event" if "title" in fields else "member"
+        lines = [line for line, _ in zip(fh, range(50), strict=False) if line.strip()]
+    if not lines:
+        return "member"
+    if not lines[0].lstrip().startswith("{"):
+        return (
+            "event" if "title" in {c.strip() for c in next(csv.reader(lines[:1]), [])} else "member"
+        )
+    for line in lines:  # JSONL: the first line that parses decides; a broken one is reported later
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return "event" if "title" in data else "member"
+    return "member"
 
 
 def validate(
@@ -282,9 +305,10 @@ def _flush(
 ) -> None:
     try:
         _commit(engine, batch, report, kind=kind, key=key, origin=origin, clock=clock)
-    except _RowFailed:
+    except _RowFailed as exc:
         if len(batch) == 1:
-            raise
+            report.errors.append(RowError(batch[0].line, exc.field, exc.reason))
+            return
         for one in batch:  # isolate the bad row; each good one still lands
             try:
                 _commit(engine, [one], report, kind=kind, key=key, origin=origin, clock=clock)
