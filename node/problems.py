@@ -167,7 +167,8 @@ def install(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, counted as they stream in.
+    """Refuse request bodies over ``max_bytes`` with 413, counted as they stream in, and
+    query strings carrying NUL characters with 422.
 
     The Content-Length check answers early; the streaming count catches chunked bodies and
     clients that understate their length.
@@ -180,6 +181,17 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").lower()
+        if b"%00" in query or b"\x00" in query:
+            # PostgreSQL text cannot hold NUL; no healthnet parameter can contain one.
+            response = problem(
+                422,
+                "the query string contains a NUL character",
+                slug="invalid-input",
+                errors=[{"field": "query", "reason": "NUL characters are not allowed"}],
+            )
+            await response(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":

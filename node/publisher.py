@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlmodel import Session
 from federation import signing
 from federation.keys import SigningKey
 from node.db import store
+from node.db.projection import utc_text
 from node.errors import Conflict, NotFound
 
 
@@ -50,7 +51,7 @@ class Outcome:
 
 
 def timestamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(now)
 
 
 def publish(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response
@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from node.api.members import IfMatch, RecordIdPath
-from node.api.reads import EventPage, check_limit, one, page_response
+from node.api.reads import EventPage, check_limit, normal_language, one, page_response
 from node.api.writes import WriteResult, write
-from node.db.projection import UTC_FORMAT
+from node.db.projection import utc_text
 from node.db.search import Query as Search
 from node.db.search import search
 from node.db.store import ENTRIES
@@ -28,16 +28,22 @@ admin = APIRouter(prefix="/admin/events", tags=["admin"])
 
 
 def _instant(value: str | None, field: str) -> str | None:
-    """A date (``2027-03-01``, midnight UTC) or a date-time with offset, as a UTC string."""
+    """A date (``2027-03-01``, midnight UTC) or a date-time with offset, as a UTC string.
+
+    Stored instants have whole seconds, so a fraction is rounded *up*: for whole-second
+    ``t``, ``t >= x`` and ``t < x`` do not change when ``x`` is replaced by ``ceil(x)``.
+    """
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        if parsed.microsecond:
+            parsed = parsed.replace(microsecond=0) + timedelta(seconds=1)
+        return utc_text(parsed)
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput([(field, "expected a date or an ISO 8601 date-time")]) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime(UTC_FORMAT)
 
 
 @public.get("", response_model=EventPage)
@@ -63,7 +69,7 @@ def list_events(
     starts_before = _instant(to, "query.to")
     if ends_after is None and starts_before is None:
         # Upcoming by default: anything not yet over, so a running conference still shows.
-        ends_after = runtime.clock().astimezone(UTC).strftime(UTC_FORMAT)
+        ends_after = utc_text(runtime.clock())
     query = Search(
         kind="event",
         limit=check_limit(limit, runtime.settings.max_page_size),
@@ -72,7 +78,7 @@ def list_events(
         country=country.upper() if country else None,
         category=kind.value if kind else None,
         topic=topic.strip().lower() if topic else None,
-        language=language,
+        language=normal_language(language),
         organizer=organizer,
         ends_after=ends_after,
         starts_before=starts_before,

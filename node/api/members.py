@@ -7,11 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response
 
-from node.api.reads import MemberPage, check_limit, one, page_response, parse_near
+from node.api.reads import (
+    MemberPage,
+    check_limit,
+    normal_language,
+    one,
+    page_response,
+    parse_near,
+)
 from node.api.writes import WriteResult, write
 from node.db.search import Query as Search
 from node.db.search import search
 from node.deps import EditorDep, RuntimeDep, SessionDep, WriteSessionDep
+from node.errors import InvalidInput
 from node.publisher import Mode
 from schemas.geo import Region
 from schemas.member import MemberCreate, MemberKind, MemberPublic, NetworkRole
@@ -43,6 +51,8 @@ def list_members(
     count: bool = False,
 ) -> Response:
     point = parse_near(near)
+    if within_km is not None and point is None:
+        raise InvalidInput([("query.within_km", "needs near=lat,lon")])
     query = Search(
         kind="member",
         limit=check_limit(limit, runtime.settings.max_page_size),
@@ -52,7 +62,7 @@ def list_members(
         category=kind.value if kind else None,
         role=role.value if role else None,
         topic=topic.strip().lower() if topic else None,
-        language=language,
+        language=normal_language(language),
         near=point,
         within_km=within_km if point else None,
     )

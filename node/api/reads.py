@@ -19,6 +19,7 @@ from node.db.search import ROW_COLUMNS, Page, Row, to_row
 from node.db.store import ENTRIES
 from node.errors import InvalidInput, NotFound
 from schemas.event import EventPublic
+from schemas.geo import check_language
 from schemas.member import MemberPublic
 
 
@@ -80,6 +81,17 @@ def parse_near(near: str | None) -> tuple[float, float] | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise InvalidInput([("query.near", "latitude in -90..90, longitude in -180..180")])
     return lat, lon
+
+
+def normal_language(tag: str | None) -> str | None:
+    """Filters compare with stored tags, which are normalised BCP 47 (``pt-BR``). A tag that
+    is not valid cannot match anything stored, so it is used as given (no results)."""
+    if tag is None:
+        return None
+    try:
+        return check_language(tag)
+    except ValueError:
+        return tag
 
 
 def check_limit(limit: int, maximum: int) -> int:

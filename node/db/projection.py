@@ -7,6 +7,7 @@ rebuilt from ``records``, which is what makes the search index disposable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from node.db.text import fold, index_text
@@ -14,6 +15,13 @@ from schemas.event import EventBody
 from schemas.member import MemberBody
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utc_text(instant: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` with a 4-digit year (strftime drops the zeros before 1000),
+    so that stored instants compare correctly as text."""
+    u = instant.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ def _member(m: MemberBody) -> Projection:
     columns = {
         "name": m.name,
         "sort_name": fold(m.name)[:200],
+        "name_tokens": index_text(m.name),
         "category": m.kind.value,
         "region": m.region.value,
         "country": m.country,
@@ -67,6 +76,7 @@ def _event(e: EventBody) -> Projection:
     columns = {
         "name": e.title,
         "sort_name": fold(e.title)[:200],
+        "name_tokens": index_text(e.title),
         "category": e.kind.value,
         "region": e.region.value,
         "country": venue.country if venue else None,
@@ -76,8 +86,8 @@ def _event(e: EventBody) -> Projection:
         "organizer": e.organizer,
         "lat": venue.latitude if venue else None,
         "lon": venue.longitude if venue else None,
-        "starts_at": start.strftime(UTC_FORMAT),
-        "ends_at": end.strftime(UTC_FORMAT),
+        "starts_at": utc_text(start),
+        "ends_at": utc_text(end),
         "search_text": text,
     }
     tags = [("topic", t) for t in e.topics]

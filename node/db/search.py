@@ -117,14 +117,35 @@ def encode_cursor(query: Query, key: Sequence[Any]) -> str:
     return b64url(json.dumps([query.fingerprint(), *key], separators=(",", ":")).encode())
 
 
-def decode_cursor(query: Query, cursor: str, width: int) -> list[Any]:
+def key_types(query: Query) -> tuple[type, ...]:
+    """The JSON type of each sort-key value, as ``_sort_keys`` orders them."""
+    if query.near is not None:
+        return (float, int)
+    if query.kind == "event":
+        return (str, int)
+    if tokens(query.q or ""):
+        return (int, str, int)
+    return (str, int)
+
+
+def decode_cursor(query: Query, cursor: str) -> list[Any]:
+    """The sort key a cursor carries, checked value by value: a cursor is client input, and
+    an edited one must get a 422, never reach SQL with the wrong types."""
     try:
         data = json.loads(b64url_decode(cursor, field="cursor"))
     except (ValueError, WireFormatError) as exc:
         raise WireFormatError("not a cursor issued by this node", field="cursor") from exc
-    if not isinstance(data, list) or len(data) != width + 1 or data[0] != query.fingerprint():
+    types = key_types(query)
+    if not isinstance(data, list) or len(data) != len(types) + 1 or data[0] != query.fingerprint():
         raise WireFormatError("the cursor belongs to a different query", field="cursor")
-    return data[1:]
+    values = data[1:]
+    for value, expected in zip(values, types, strict=True):
+        ok = type(value) is expected or (expected is float and type(value) is int)
+        if not ok or (type(value) in (int, float) and not abs(value) < 2**53):
+            raise WireFormatError("not a cursor issued by this node", field="cursor")
+        if type(value) is str and ("\x00" in value or len(value) > 400):
+            raise WireFormatError("not a cursor issued by this node", field="cursor")
+    return values
 
 
 def search(session: Session, query: Query, *, cursor: str | None, count: bool) -> Page:
@@ -135,7 +156,7 @@ def search(session: Session, query: Query, *, cursor: str | None, count: bool) -
     distance = None
     if query.near is not None:
         distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
-    after = decode_cursor(query, cursor, len(sort)) if cursor else None
+    after = decode_cursor(query, cursor) if cursor else None
 
     rows: list[Any] = []
     steps: tuple[float | None, ...] = (query.within_km,) if query.within_km else NEAR_STEPS_KM
@@ -214,7 +235,11 @@ def _match(words: list[str], dialect: str, *, name_only: bool) -> ColumnElement[
         expr = " AND ".join(f'"{w}"*' for w in words)
         if name_only:
             expr = "{sort_name} : (" + expr + ")"
-        sub = text("SELECT rowid FROM entries_fts WHERE entries_fts MATCH :m").bindparams(m=expr)
+        # Distinct bind names: the filter and the ranking both match in one statement.
+        name = "fts_name" if name_only else "fts_all"
+        sub = text(f"SELECT rowid FROM entries_fts WHERE entries_fts MATCH :{name}").bindparams(
+            **{name: expr}
+        )
         hits: ColumnElement[bool] = ENTRIES.c.pk.in_(
             sub.columns(column("rowid", Integer)).subquery().select()
         )

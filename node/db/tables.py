@@ -57,6 +57,7 @@ class Entry(SQLModel, table=True):
     seq: int
     name: str = Field(max_length=200)
     sort_name: str = Field(max_length=200)
+    name_tokens: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     category: str = Field(max_length=40)
     region: str = Field(max_length=20)
     country: str | None = Field(default=None, max_length=2)

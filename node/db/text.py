@@ -26,4 +26,7 @@ def tokens(text: str) -> list[str]:
 
 
 def index_text(*parts: str | None) -> str:
-    return " ".join(fold(p) for p in parts if p)
+    """Folded words separated by single spaces: URLs, e-mail addresses, paths and hyphenated
+    words are already split here, so PostgreSQL's parser (which would keep
+    ``uzleuven@mastodon.social`` whole) and FTS5 index the same words."""
+    return " ".join(word for p in parts if p for word in _TOKEN.findall(fold(p)))
