@@ -6,6 +6,7 @@ together. A success resets the count; a peer in backoff is skipped, never waited
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 BASE_SECONDS = 5.0
@@ -19,7 +20,8 @@ def delay(
     if failures <= 0:
         return 0.0
     ceiling: float = min(cap, base * 2.0 ** min(failures - 1, 30))
-    return ceiling / 2 + ceiling / 2 * jitter
+    # Rounding could reach the ceiling itself for jitter just below 1: stay below it.
+    return min(ceiling / 2 + ceiling / 2 * jitter, math.nextafter(ceiling, 0.0))
 
 
 def next_attempt(failures: int, now: datetime, jitter: float) -> datetime:

@@ -6,14 +6,26 @@ functions plus a signature. Each returns a new body and leaves its input untouch
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from federation.errors import HealthnetError
 from schemas.roster import KeyStatus, NodeStatus, RosterBody, RosterKey, RosterNode
 
 
 def with_node(roster: RosterBody, node: RosterNode) -> RosterBody:
-    """Add a node, or replace the entry of the same id (its keys must stay consistent)."""
+    """Add a node, or replace the entry of the same id.
+
+    The result is validated again (``model_copy`` alone would not), so no edit can produce
+    a roster that the hub would sign and every peer would then refuse as malformed.
+    """
     nodes = [n for n in roster.nodes if n.node_id != node.node_id] + [node]
-    return roster.model_copy(update={"nodes": nodes})
+    data = roster.model_copy(update={"nodes": nodes}).model_dump(mode="json")
+    try:
+        return RosterBody.model_validate(data)
+    except ValidationError as exc:
+        raise HealthnetError(
+            f"the edited roster would be invalid: {exc.errors()[0]['msg']}"
+        ) from exc
 
 
 def with_status(roster: RosterBody, node_id: str, status: NodeStatus) -> RosterBody:
@@ -30,13 +42,20 @@ def with_rotated_key(roster: RosterBody, node_id: str, key: RosterKey) -> Roster
     node = _node(roster, node_id)
     if any(k.key_id == key.key_id for k in node.keys):
         raise HealthnetError(f"{node_id} already lists {key.key_id}")
-    closed = [
-        k.model_copy(update={"until_seq": key.from_seq - 1})
-        if k.until_seq is None or k.until_seq >= key.from_seq
-        else k
-        for k in node.keys
-    ]
+    if any(k.from_seq >= key.from_seq for k in node.keys):
+        raise HealthnetError("a new key must start after every key already listed")
+    closed = [_close(k, key.from_seq - 1) for k in node.keys]
     return with_node(roster, node.model_copy(update={"keys": [*closed, key]}))
+
+
+def _close(key: RosterKey, last: int) -> RosterKey:
+    """Narrow a key's window to end at ``last`` at the latest. Never widens one: a revoked
+    key with no ``until_seq`` is valid for nothing and stays so."""
+    if key.status is KeyStatus.REVOKED and key.until_seq is None:
+        return key
+    if key.until_seq is not None and key.until_seq <= last:
+        return key
+    return key.model_copy(update={"until_seq": last})
 
 
 def with_revoked_key(
@@ -46,12 +65,15 @@ def with_revoked_key(
     node = _node(roster, node_id)
     if not any(k.key_id == key_id for k in node.keys):
         raise HealthnetError(f"{node_id} has no key {key_id}")
-    keys = [
-        k.model_copy(update={"status": KeyStatus.REVOKED, "until_seq": last_good_seq})
-        if k.key_id == key_id
-        else k
-        for k in node.keys
-    ]
+
+    def revoked(k: RosterKey) -> RosterKey:
+        # Never widen: the window ends at the earlier of its current end and last_good_seq.
+        until = last_good_seq
+        if until is not None and k.until_seq is not None:
+            until = min(until, k.until_seq)
+        return k.model_copy(update={"status": KeyStatus.REVOKED, "until_seq": until})
+
+    keys = [revoked(k) if k.key_id == key_id else k for k in node.keys]
     return with_node(roster, node.model_copy(update={"keys": keys}))
 
 
