@@ -8,13 +8,13 @@ and a response body is read with a byte limit, so a hostile peer cannot exhaust 
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from federation.errors import PeerBadResponse, PeerUnreachable
+from federation.canonical import loads
+from federation.errors import PeerBadResponse, PeerUnreachable, WireFormatError
 from schemas.sync import Heads, Nudge, RecordPage
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -43,9 +43,10 @@ class PeerClient:
         except httpx.TransportError as exc:
             raise PeerUnreachable(f"GET {url}: {type(exc).__name__}: {exc}", peer=peer) from exc
         try:
-            return json.loads(b"".join(chunks))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise PeerBadResponse(f"GET {url}: not JSON", peer=peer) from exc
+            # I-JSON: duplicate member names are refused (PROTOCOL.md 1.1), not last-wins.
+            return loads(b"".join(chunks))
+        except (WireFormatError, UnicodeDecodeError) as exc:
+            raise PeerBadResponse(f"GET {url}: not I-JSON: {exc}", peer=peer) from exc
 
     def _parse(self, model: type[T], data: Any, peer: str, what: str) -> T:
         try:

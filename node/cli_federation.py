@@ -152,11 +152,12 @@ def key_rotate(home: HomeArg) -> None:
         key_id, public, from_seq = operator.rotate_own_key(engine, settings, now=utc_now())
     except HealthnetError as exc:
         raise _fail(exc) from exc
-    out.print(f"new key {key_id}, valid from seq {from_seq}: {public}")
+    out.print(f"new key {key_id}, valid from seq {from_seq}: {public}", soft_wrap=True)
     if not settings.hub:
         out.print(
             "ask the hub to list it: healthnet roster rotate HUB_DIR "
-            f"{settings.node_id} --key {public}"
+            f"{settings.node_id} --key {public}",
+            soft_wrap=True,
         )
     out.print("restart the node to sign with it")
 
@@ -173,7 +174,9 @@ def join(
     except ValueError as exc:
         raise _fail(exc) from exc
     out.print(f"{settings.node_id} now follows the hub at {hub_url}; give the hub operator:")
-    out.print(f"  healthnet roster add HUB_DIR {settings.url} --key {_public(settings)}")
+    out.print(
+        f"  healthnet roster add HUB_DIR {settings.url} --key {_public(settings)}", soft_wrap=True
+    )
 
 
 def _public(settings: NodeSettings) -> str:

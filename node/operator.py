@@ -37,6 +37,13 @@ def _edit_roster(engine: Engine, settings: NodeSettings, now: datetime, edit: An
         raise HealthnetError("roster changes are made on the hub's node home")
     key = load_key(settings)
     with Session(writer(engine)) as session:
+        # Serialise roster edits: two operators editing at once must not both build on the
+        # same version (SQLite's BEGIN IMMEDIATE already queues them; PostgreSQL needs a lock).
+        session.execute(
+            select(SEQUENCES.c.origin)
+            .where(SEQUENCES.c.origin == settings.node_id)
+            .with_for_update()
+        )
         held = roster.current(session, hub=settings.node_id)
         if held is None:
             raise HealthnetError("the hub holds no roster yet; start it once")

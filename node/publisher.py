@@ -63,7 +63,12 @@ def publish(
     now: datetime,
 ) -> list[Outcome]:
     """Turn drafts into signed envelopes and store them. Raises before writing anything."""
-    held = store.current_versions(session, origin=origin, record_ids=[d.record_id for d in drafts])
+    ids = [d.record_id for d in drafts]
+    foreign = store.foreign_owners(session, origin=origin, record_ids=ids)
+    if foreign:
+        rid, owner = next(iter(foreign.items()))
+        raise Conflict(f"id {rid} belongs to origin {owner}; only it can change that record")
+    held = store.current_versions(session, origin=origin, record_ids=ids)
     outcomes: list[Outcome] = []
     to_sign: list[tuple[Outcome, int]] = []
     for draft in drafts:

@@ -49,12 +49,30 @@ def current(session: Session, *, hub: str) -> tuple[RosterBody, int] | None:
     return RosterBody.model_validate(json.loads(row[0])), int(row[1])
 
 
+def pinned_roster(session: Session, *, hub_key: str) -> tuple[RosterBody, int] | None:
+    """A held roster whose hub lists ``hub_key``: after a hub key rotation the pinned (new)
+    key no longer derives the hub's id, so the roster is found by the key instead."""
+    rows = session.execute(
+        select(RECORDS.c.body, RECORDS.c.version).where(
+            RECORDS.c.kind == "roster", RECORDS.c.current.is_(True), RECORDS.c.body.is_not(None)
+        )
+    ).all()
+    for body_text, version in rows:
+        body = RosterBody.model_validate(json.loads(body_text))
+        hub = next((n for n in body.nodes if n.node_id == body.hub), None)
+        if hub is not None and any(k.public_key == hub_key for k in hub.keys):
+            return body, int(version)
+    return None
+
+
 def load_trust(session: Session, settings: NodeSettings) -> Trust | None:
     """The node's trust table: the newest roster it holds, else the pinned hub key."""
     hub = hub_id(settings)
     if not hub:
         return None  # a standalone node: it publishes, but federates with no one
     held = current(session, hub=hub)
+    if held is None and not settings.hub:
+        held = pinned_roster(session, hub_key=settings.hub_key)
     if held is not None:
         return Trust.from_roster(*held)
     if settings.hub:

@@ -20,19 +20,24 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from federation import backoff
 from federation.client import PeerClient
-from federation.errors import PeerError
+from federation.errors import HealthnetError, PeerBadResponse, PeerError
+from federation.keys import public_key
+from federation.signing import verify_envelope
 from federation.trust import Trust
 from node import roster
+from node.db import store
 from node.db.engine import writer
 from node.db.ingest import PageResult, ingest_page, tip_of
 from node.db.tables import Peer
 from node.publisher import timestamp
 from node.runtime import Runtime
-from schemas.roster import NodeStatus, RosterNode
+from schemas.record import Envelope
+from schemas.roster import NodeStatus, RosterBody, RosterNode
 from schemas.sync import Heads, Nudge
 
 log = logging.getLogger(__name__)
@@ -94,18 +99,40 @@ class Syncer:
         ]
 
     async def bootstrap(self) -> None:
-        """A regional node without a roster fetches it from the hub URL it was given."""
+        """A regional node without a roster fetches the hub's current one from the hub URL
+        it was given, accepts it only if it is signed by exactly the pinned key, and then
+        pulls the hub's log from seq 1, checked against that roster's key windows (so hub
+        records signed by keys older than the pinned one verify too)."""
         trust, settings = self.trust, self.runtime.settings
         if trust is None or trust.version > 0 or not settings.hub_url:
             return
-        hub = trust.node(trust.hub)
-        await self.pull(hub.model_copy(update={"url": settings.hub_url}), force=True)
+        raw = await self.client.roster("hub", settings.hub_url)
+        try:
+            envelope = Envelope.model_validate(raw)
+            body = RosterBody.model_validate(raw["body"])
+            header = envelope.record
+            hub = next(n for n in body.nodes if n.node_id == body.hub == header.origin)
+            signer = next(k for k in hub.keys if k.key_id == header.key_id)
+            if signer.public_key != settings.hub_key or header.kind != "roster":
+                raise HealthnetError(
+                    f"the hub's roster is signed with {header.key_id}, not the pinned key"
+                )
+            verify_envelope(raw, public_key(settings.hub_key))
+        except (HealthnetError, ValidationError, StopIteration, KeyError, TypeError) as exc:
+            log.error("cannot bootstrap from the hub at %s: %s", settings.hub_url, exc)
+            raise PeerBadResponse(f"bootstrap: {exc}", peer="hub") from exc
+        self.trust = Trust.from_roster(body, header.version)
+        hub_entry = self.trust.node(self.trust.hub)
+        await self.pull(hub_entry.model_copy(update={"url": settings.hub_url}), force=True)
 
     async def sync_all(self, *, force: bool = False) -> list[PullResult]:
         # The roster may have changed under us (the hub operator's CLI writes to the same
         # database), so every round starts from the roster as stored.
         await asyncio.to_thread(self.reload_trust)
-        await self.bootstrap()
+        try:
+            await self.bootstrap()
+        except PeerError as exc:
+            log.warning("bootstrap failed: %s", exc)
         results = []
         for peer in self.peers():
             results.append(await self.pull(peer, force=force))
@@ -119,10 +146,21 @@ class Syncer:
             self._again.add(peer.node_id)  # a pull is running: run once more after it
             return PullResult(peer.node_id, ok=True, error="already running")
         async with lock:
-            result = await self._pull_once(peer, force=force, only=only)
+            result = await self._guarded(peer, force=force, only=only)
             while peer.node_id in self._again:
                 self._again.discard(peer.node_id)
-                result = await self._pull_once(peer, force=True, only=None)
+                result = await self._guarded(peer, force=True, only=None)
+            return result
+
+    async def _guarded(self, peer: RosterNode, *, force: bool, only: str | None) -> PullResult:
+        """The outermost wrapper of one pull: whatever goes wrong with this peer is logged,
+        counted as a failure (backoff) and never stops the pulls from the others."""
+        try:
+            return await self._pull_once(peer, force=force, only=only)
+        except Exception as exc:  # noqa: BLE001 - the job boundary; see the docstring
+            log.exception("sync with peer %s failed unexpectedly", peer.node_id)
+            result = PullResult(peer.node_id, ok=False, error=f"internal: {type(exc).__name__}")
+            await asyncio.to_thread(self._record_outcome, peer, result)
             return result
 
     async def _pull_once(self, peer: RosterNode, *, force: bool, only: str | None) -> PullResult:
@@ -146,6 +184,7 @@ class Syncer:
                 if head.origin == self.runtime.settings.node_id or (only and head.origin != only):
                     continue
                 await self._pull_origin(peer, head.origin, head.last_seq, result)
+            await self._refetch_withheld(peer, heads, result)
         except PeerError as exc:
             result.ok, result.error = False, str(exc)
             log.warning("sync with peer %s failed: %s", peer.node_id, exc)
@@ -181,6 +220,28 @@ class Syncer:
                 return
             if applied.tip <= mine:
                 return
+
+    async def _refetch_withheld(self, peer: RosterNode, heads: Heads, result: PullResult) -> None:
+        """Ask this peer again for seqs that another relay served without their body."""
+        theirs = {h.origin: h.last_seq for h in heads.origins}
+        missing = await asyncio.to_thread(self._withheld)
+        for origin, seq in missing:
+            trust = self.trust
+            if trust is None or origin not in trust.nodes or theirs.get(origin, 0) < seq:
+                continue
+            page = await self.client.records(
+                peer.node_id, peer.url, origin=origin, after=seq - 1, limit=1
+            )
+            if page.records:
+                applied = await asyncio.to_thread(
+                    self._apply, peer.node_id, origin, page.records, trust
+                )
+                if applied.filled:
+                    log.info("restored withheld %s seq %s from peer %s", origin, seq, peer.node_id)
+
+    def _withheld(self) -> list[tuple[str, int]]:
+        with Session(self.runtime.engine) as session:
+            return store.withheld(session, limit=50)
 
     def _tip(self, origin: str) -> int:
         with Session(self.runtime.engine) as session:

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from federation.canonical import b64url_decode, canonical_bytes, sha256_tag
@@ -31,7 +31,7 @@ from node.db import store
 from node.db.tables import Quarantine
 from schemas.event import EventBody
 from schemas.member import MemberBody
-from schemas.record import Envelope
+from schemas.record import MAX_SAFE_INTEGER, Envelope
 from schemas.roster import RosterBody
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class PageResult:
     duplicates: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None  # why the page was cut short, if it was
+    withheld: list[int] = field(default_factory=list)  # stubs newer than anything held
+    filled: int = 0  # withheld bodies restored
     tip: int = 0
     roster_changed: bool = False
 
@@ -72,20 +74,42 @@ def _held_at(session: Session, origin: str, seq: int) -> str | None:
     return None if header is None else sha256_tag(header.encode("utf-8"))
 
 
-def _currents(session: Session, origin: str, record_ids: set[str]) -> dict[str, Held]:
-    """The highest version held of each id (history rows count: no rollback), in one query."""
-    found: dict[str, Held] = {}
+@dataclass
+class Holdings:
+    """What the receiver holds of the ids in a page: every version's header hash, and the
+    ids that already belong to another origin."""
+
+    versions: dict[str, dict[int, str]]
+    foreign: dict[str, str]
+
+    def current(self, record_id: str) -> Held | None:
+        versions = self.versions.get(record_id)
+        if not versions:
+            return None
+        top = max(versions)
+        return Held(top, versions[top])
+
+
+def _holdings(session: Session, origin: str, record_ids: set[str]) -> Holdings:
+    """One query per 500 ids: all versions held of each id (history rows count, so an old
+    version cannot be replayed as new), and which ids another origin already uses."""
+    holdings = Holdings({}, {})
     ids = sorted(record_ids)
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(store.RECORDS.c.record_id, store.RECORDS.c.version, store.RECORDS.c.header)
-            .where(store.RECORDS.c.origin == origin)
-            .where(store.RECORDS.c.record_id.in_(ids[start : start + 500]))
+            select(
+                store.RECORDS.c.origin,
+                store.RECORDS.c.record_id,
+                store.RECORDS.c.version,
+                store.RECORDS.c.header,
+            ).where(store.RECORDS.c.record_id.in_(ids[start : start + 500]))
         )
-        for rid, version, header in rows:
-            if rid not in found or version > found[rid].version:
-                found[rid] = Held(int(version), sha256_tag(header.encode("utf-8")))
-    return found
+        for owner, rid, version, header in rows:
+            if owner != origin:
+                holdings.foreign[rid] = owner
+                continue
+            holdings.versions.setdefault(rid, {})[int(version)] = sha256_tag(header.encode("utf-8"))
+    return holdings
 
 
 @dataclass(frozen=True)
@@ -178,6 +202,10 @@ def _verified(
         except (HealthnetError, ValidationError, KeyError, TypeError) as exc:
             failure = (raw, exc)
             break
+        if candidates[-1].header["kind"] == "roster":
+            # The records after a roster may be signed with a key that roster introduces:
+            # end the page here, so the next one is checked against the new roster.
+            break
     outcomes = list(mapper(_verify_quietly, candidates))
     for index, outcome in enumerate(outcomes):
         if outcome is not None:
@@ -203,22 +231,38 @@ def ingest_page(
     result = PageResult()
     tip = tip_of(session, origin=origin)
     candidates, failure = _verified(records, trust, origin, mapper)
-    known = _currents(session, origin, {c.header["id"] for c in candidates})
+    held = _holdings(session, origin, {c.header["id"] for c in candidates})
     current: list[store.Prepared] = []
     history: list[store.Prepared] = []
+    fills: list[Candidate] = []
     stop: tuple[Any, str, str, str | None] | None = None
     for candidate in candidates:
         header, body = candidate.header, candidate.raw["body"]
         incoming = sha256_tag(candidate.header_bytes)
+        if header["id"] in held.foreign:
+            stop = (
+                candidate.raw,
+                "OutOfScope",
+                f"id {header['id']} belongs to origin {held.foreign[header['id']]}",
+                None,
+            )
+            break
         held_at = _held_at(session, origin, header["seq"]) if header["seq"] <= tip.seq else None
+        same_version = held.versions.get(header["id"], {}).get(header["version"])
         verdict = merge(
             header,
             body,
             incoming_hash=incoming,
             tip=tip,
             held_at_seq=held_at,
-            current=known.get(header["id"]),
+            current=held.current(header["id"]),
         )
+        if verdict in (Verdict.APPLY, Verdict.HISTORY, Verdict.STUB) and same_version is not None:
+            # A second, different header for an (id, version) already held: the origin
+            # signed two versions with one number. Same rule as two headers for one seq.
+            verdict = Verdict.EQUIVOCATION
+        if verdict is Verdict.DUPLICATE and body is not None and header["seq"] <= tip.seq:
+            fills.append(candidate)
         if verdict is Verdict.DUPLICATE:
             result.duplicates += 1
             continue
@@ -236,12 +280,15 @@ def ingest_page(
                 None if candidate.body_bytes is None else candidate.body_bytes.decode("utf-8")
             )
             current.append(store.Prepared(candidate.raw, header_text, body_text))
-            known[header["id"]] = Held(header["version"], incoming)
+            held.versions.setdefault(header["id"], {})[header["version"]] = incoming
             result.applied += 1
             result.roster_changed = result.roster_changed or header["kind"] == "roster"
         else:  # HISTORY or STUB: keeps the log dense, never changes the directory
             history.append(store.Prepared({**candidate.raw, "body": None}, header_text, None))
+            held.versions.setdefault(header["id"], {})[header["version"]] = incoming
             result.history += 1
+            if verdict is Verdict.STUB:
+                result.withheld.append(header["seq"])
         tip = Tip(header["seq"], incoming)
     if stop is None and failure is not None:
         raw, exc = failure
@@ -255,8 +302,41 @@ def ingest_page(
         result.stopped = f"{reason} at seq {_seq(raw)}"
         on_reject(reason)
     store.apply(session, current, history=history, received_at=now)
+    result.filled = _fill(session, origin, fills, received_at=now)
     result.tip = tip.seq
     return result
+
+
+def _fill(session: Session, origin: str, candidates: list[Candidate], *, received_at: str) -> int:
+    """Bodies for stubs that were withheld: a full copy of a header already held as a stub
+    (from an honest peer) restores the record if that stub is still its newest version."""
+    restored: list[store.Prepared] = []
+    for c in candidates:
+        header = c.header
+        row = session.execute(
+            select(store.RECORDS.c.body, store.RECORDS.c.deleted).where(
+                store.RECORDS.c.origin == origin, store.RECORDS.c.seq == header["seq"]
+            )
+        ).first()
+        newer = session.execute(
+            select(func.count())
+            .select_from(store.RECORDS)
+            .where(
+                store.RECORDS.c.origin == origin,
+                store.RECORDS.c.record_id == header["id"],
+                store.RECORDS.c.version > header["version"],
+            )
+        ).scalar_one()
+        if row is not None and row[0] is None and not row[1] and newer == 0 and c.body_bytes:
+            restored.append(
+                store.Prepared(c.raw, c.header_bytes.decode("utf-8"), c.body_bytes.decode("utf-8"))
+            )
+    store.fill(session, restored, received_at=received_at)
+    return len(restored)
+
+
+def _counter(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= MAX_SAFE_INTEGER
 
 
 def _seq(raw: Any) -> Any:
@@ -267,7 +347,8 @@ def _seq(raw: Any) -> Any:
 
 
 def _evidence(session: Session, origin: str, header: dict[str, Any]) -> str | None:
-    """The header we already hold that conflicts with the incoming one."""
+    """The header we already hold that conflicts with the incoming one: the same seq, else the
+    same (id, version), else the tip the incoming ``prev`` fails to link to."""
     row = session.execute(
         select(store.RECORDS.c.header, store.RECORDS.c.sig).where(
             store.RECORDS.c.origin == origin, store.RECORDS.c.seq == header["seq"]
@@ -279,6 +360,12 @@ def _evidence(session: Session, origin: str, header: dict[str, Any]) -> str | No
                 store.RECORDS.c.origin == origin,
                 store.RECORDS.c.record_id == header["id"],
                 store.RECORDS.c.version == header["version"],
+            )
+        ).first()
+    if row is None and isinstance(header.get("seq"), int):
+        row = session.execute(
+            select(store.RECORDS.c.header, store.RECORDS.c.sig).where(
+                store.RECORDS.c.origin == origin, store.RECORDS.c.seq == header["seq"] - 1
             )
         ).first()
     if row is None:
@@ -307,7 +394,7 @@ def _quarantine(
             at=now,
             peer=peer,
             origin=str(header.get("origin"))[:32] if header.get("origin") else None,
-            seq=header.get("seq") if isinstance(header.get("seq"), int) else None,
+            seq=header["seq"] if _counter(header.get("seq")) else None,
             record_id=str(header.get("id"))[:36] if header.get("id") else None,
             reason=reason,
             detail=detail[:1000],

@@ -107,6 +107,22 @@ def current_versions(
     return found
 
 
+def foreign_owners(session: Session, *, origin: str, record_ids: Iterable[str]) -> dict[str, str]:
+    """Ids among ``record_ids`` that another origin already publishes: only a record's
+    origin may ever change it, so such an id can never be (re)used here."""
+    ids = list(dict.fromkeys(record_ids))
+    owners: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        for rid, owner in session.execute(
+            select(RECORDS.c.record_id, RECORDS.c.origin)
+            .where(RECORDS.c.record_id.in_(ids[start : start + 500]))
+            .where(RECORDS.c.origin != origin)
+            .distinct()
+        ):
+            owners[rid] = owner
+    return owners
+
+
 def apply(
     session: Session,
     envelopes: Sequence[Storable],
@@ -154,6 +170,49 @@ def apply(
     _summarise(session, record_rows)
     if latest:
         _project(session, list(latest.values()), received_at=received_at)
+
+
+def fill(session: Session, items: Sequence[Prepared], *, received_at: str) -> None:
+    """Give stubs already held their bodies back, making them current (see ingest)."""
+    if not items:
+        return
+    rows = [_row(item, received_at=received_at, current=True) for item in items]
+    for row in rows:
+        session.execute(
+            update(RECORDS)
+            .where(RECORDS.c.origin == row["origin"], RECORDS.c.record_id == row["record_id"])
+            .where(RECORDS.c.current.is_(True))
+            .values(current=False, body=None)
+        )
+        session.execute(
+            update(RECORDS)
+            .where(RECORDS.c.origin == row["origin"], RECORDS.c.seq == row["seq"])
+            .values(current=True, body=row["body"])
+        )
+    _project(session, rows, received_at=received_at)
+
+
+def withheld(session: Session, *, limit: int = 100) -> list[tuple[str, int]]:
+    """(origin, seq) of stubs that are the newest version of their record: a relay
+    withheld the body. Pulls ask peers for these seqs again."""
+    newer = RECORDS.alias("newer")
+    rows = session.execute(
+        select(RECORDS.c.origin, RECORDS.c.seq)
+        .where(RECORDS.c.body.is_(None), RECORDS.c.deleted.is_(False))
+        .where(RECORDS.c.kind.in_(("member", "event")))
+        .where(
+            ~select(newer.c.seq)
+            .where(
+                newer.c.origin == RECORDS.c.origin,
+                newer.c.record_id == RECORDS.c.record_id,
+                newer.c.version > RECORDS.c.version,
+            )
+            .exists()
+        )
+        .order_by(RECORDS.c.origin, RECORDS.c.seq)
+        .limit(limit)
+    ).all()
+    return [(r[0], int(r[1])) for r in rows]
 
 
 def _row(item: Storable, *, received_at: str, current: bool) -> dict[str, Any]:

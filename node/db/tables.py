@@ -9,7 +9,7 @@ Changing these tables never changes signed bytes: the signed header is stored ve
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -18,13 +18,16 @@ class SignedRecord(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("origin", "record_id", "version", name="uq_records_version"),
         Index("ix_records_origin_record", "origin", "record_id"),
+        Index("ix_records_record_id", "record_id"),
     )
 
     origin: str = Field(primary_key=True, max_length=32)
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     record_id: str = Field(max_length=36)
     kind: str = Field(max_length=16)
-    version: int
+    version: int = Field(sa_type=BigInteger)
     issued_at: str = Field(max_length=32)
     deleted: bool = False
     current: bool = True
@@ -53,8 +56,8 @@ class Entry(SQLModel, table=True):
     record_id: str = Field(max_length=36, unique=True)
     origin: str = Field(max_length=32)
     kind: str = Field(max_length=16)
-    version: int
-    seq: int
+    version: int = Field(sa_type=BigInteger)
+    seq: int = Field(sa_type=BigInteger)
     name: str = Field(max_length=200)
     sort_name: str = Field(max_length=200)
     name_tokens: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
@@ -98,11 +101,11 @@ class OriginSequence(SQLModel, table=True):
     __tablename__ = "origin_sequences"
 
     origin: str = Field(primary_key=True, max_length=32)
-    last_seq: int = 0
+    last_seq: int = Field(default=0, sa_type=BigInteger)
     # The held log of this origin, summarised: chain head (hash of the header at last_seq),
     # number of records, and the set digest of federation.digest. Updated with every apply.
     head: str | None = Field(default=None, max_length=60)
-    count: int = 0
+    count: int = Field(default=0, sa_type=BigInteger)
     digest: str = Field(default="0" * 64, max_length=64)
 
 
@@ -128,8 +131,8 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=40)
     target_kind: str | None = Field(default=None, max_length=16)
     target_id: str | None = Field(default=None, max_length=36)
-    version: int | None = None
-    seq: int | None = None
+    version: int | None = Field(default=None, sa_type=BigInteger)
+    seq: int | None = Field(default=None, sa_type=BigInteger)
     outcome: str = Field(max_length=20)
     detail: str = Field(default="", max_length=1000)
 
@@ -159,7 +162,7 @@ class Quarantine(SQLModel, table=True):
     at: str = Field(max_length=32)
     peer: str = Field(max_length=32)
     origin: str | None = Field(default=None, max_length=32)
-    seq: int | None = None
+    seq: int | None = Field(default=None, sa_type=BigInteger)
     record_id: str | None = Field(default=None, max_length=36)
     reason: str = Field(max_length=30)
     detail: str = Field(default="", max_length=1000)
