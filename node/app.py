@@ -19,7 +19,7 @@ from node.db.engine import writer
 from node.db.setup import open_database
 from node.home import load_key
 from node.metrics import Metrics
-from node.problems import BodyLimit, install
+from node.problems import BodyLimit, document, install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import Syncer
@@ -93,6 +93,7 @@ def create_app(
     app.state.syncer = syncer
     app.state.metrics = metrics
     install(app)
+    document(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in (
         meta.router,

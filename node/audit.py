@@ -32,10 +32,10 @@ def record_action(
         AuditEntry(
             at=timestamp(now),
             token_id=token_id,
-            action=action,
+            action=action[:40],
+            target_id=None if target_id is None else target_id[:36],
             outcome=outcome,
             target_kind=target_kind,
-            target_id=target_id,
             version=version,
             seq=seq,
             detail=detail[:1000],

@@ -69,9 +69,9 @@ def current_token(
                 session,
                 now=runtime.clock(),
                 token_id=None,
-                action=f"{request.method} {request.url.path}",
+                action=f"{request.method} {request.url.path}"[:40],
                 outcome="unauthorized",
-                detail=f"{exc} from {client}",
+                detail=f"{exc} from {client} on {request.method} {request.url.path}",
             )
             session.commit()
         raise

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +59,61 @@ _TITLES = {
     429: "Too many requests",
     500: "Internal server error",
 }
+
+
+_HTTP_SLUGS = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+}
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail, as every error response of a node carries it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    current_version: int | None = None
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses, documented as ``application/problem+json``."""
+    ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {
+        code: {"description": _TITLES.get(code, "Error"), "content": {MEDIA_TYPE: ref}}
+        for code in codes
+    }
+
+
+def document(app: FastAPI) -> None:
+    """Register the Problem schema in the OpenAPI components (the routes refer to it)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, model in (("Problem", Problem), ("FieldError", FieldError)):
+                components[name] = model.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+                components[name].pop("$defs", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem(
@@ -149,6 +204,7 @@ def install(app: FastAPI) -> None:
         return problem(
             exc.status_code,
             str(exc.detail),
+            slug=_HTTP_SLUGS.get(exc.status_code),
             instance=request.url.path,
             headers=dict(exc.headers or {}) or None,
         )
@@ -200,8 +256,12 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared < 0 or declared > self.max_bytes:
+                    status = 413 if declared > 0 else 400
                     response = problem(
-                        413 if declared > 0 else 400, self._detail(), slug="too-large"
+                        status,
+                        self._detail() if status == 413 else "invalid Content-Length",
+                        slug=_HTTP_SLUGS[status],
+                        instance=scope.get("path"),
                     )
                     await response(scope, receive, send)
                     return

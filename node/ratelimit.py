@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from node.errors import RateLimited
 
 MAX_KEYS = 10_000
+# Float arithmetic can leave a bucket a hair short of a token after exactly the time that
+# Retry-After named; a client that waited as told must get through.
+_EPSILON = 1e-6
 
 
 @dataclass
@@ -25,7 +28,9 @@ class _Bucket:
 class RateLimiter:
     def __init__(self, *, per_minute: int, burst: int | None = None, what: str = "requests"):
         self.rate = per_minute / 60.0
-        self.capacity = float(burst if burst is not None else max(1, per_minute // 6))
+        # The default burst is the whole per-minute budget: a client may spend a minute's
+        # allowance at once, then waits for it to refill.
+        self.capacity = float(burst if burst is not None else max(1, per_minute))
         self.what = what
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
@@ -35,7 +40,7 @@ class RateLimiter:
         if bucket is None:
             return
         tokens = min(self.capacity, bucket.tokens + (now - bucket.stamp) * self.rate)
-        if tokens < 1.0:
+        if tokens < 1.0 - _EPSILON:
             wait = math.ceil((1.0 - tokens) / self.rate)
             raise RateLimited(f"too many {self.what}; retry in {wait} s", retry_after=wait)
 
@@ -47,7 +52,7 @@ class RateLimiter:
         self._buckets[key] = bucket
         if len(self._buckets) > MAX_KEYS:
             self._buckets.popitem(last=False)
-        if bucket.tokens < 1.0:
+        if bucket.tokens < 1.0 - _EPSILON:
             wait = math.ceil((1.0 - bucket.tokens) / self.rate)
             raise RateLimited(f"too many {self.what}; retry in {wait} s", retry_after=wait)
-        bucket.tokens -= 1.0
+        bucket.tokens = max(0.0, bucket.tokens - 1.0)

@@ -33,7 +33,7 @@ class NodeSettings(BaseSettings):
     database_url: str = ""
     # Limits. Defaults suit a regional node; each is documented in docs/OPERATIONS.md.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
-    max_page_size: int = Field(default=200, ge=1, le=1000)
+    max_page_size: int = Field(default=200, ge=1, le=200)
     write_rate_per_minute: int = Field(default=600, ge=1)
     auth_failures_per_minute: int = Field(default=20, ge=1)
     log_level: str = "info"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from schemas.fields import (
@@ -33,6 +34,7 @@ from schemas.fields import (
     ShortText,
     Topics,
     Url,
+    reject_nul,
 )
 from schemas.geo import Region, check_timezone, coordinate_pair, country_in_region
 
@@ -109,6 +111,11 @@ class EventBody(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
 
     title: Name
     description: LongText | None = None

@@ -62,3 +62,19 @@ Languages = Annotated[list[Language], Field(max_length=20), AfterValidator(_uniq
 
 # ISO 8601 calendar date, kept as text so the signed bytes are exactly what was sent.
 IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+def reject_nul(data: object, path: str = "") -> object:
+    """Refuse NUL characters anywhere in an input document: PostgreSQL text cannot store
+    them, and a record one backend accepts must not be one the other refuses."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise ValueError(f"{path or 'value'}: NUL characters are not allowed")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            reject_nul(key, path)
+            reject_nul(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            reject_nul(value, f"{path}.{index}" if path else str(index))
+    return data

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -33,6 +33,7 @@ from schemas.fields import (
     ShortText,
     Topics,
     Url,
+    reject_nul,
 )
 from schemas.geo import Region, coordinate_pair, country_in_region
 
@@ -103,6 +104,11 @@ class MemberBody(BaseModel):
     """What the origin signs for a member. Field names are part of the wire contract."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
 
     name: Name
     kind: MemberKind

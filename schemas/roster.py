@@ -9,11 +9,11 @@ expressed in the *origin's sequence numbers*, not in wall-clock time: "key 1 sig
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.fields import Latitude, Longitude, Name, Url
+from schemas.fields import Latitude, Longitude, Name, Url, reject_nul
 from schemas.geo import Region
 from schemas.record import Counter, KeyId, NodeId
 
@@ -74,6 +74,11 @@ class RosterBody(BaseModel):
     """The signed body of a roster record."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
 
     network: Name = "Health Social Media Network"
     hub: NodeId

@@ -9,8 +9,9 @@ from pydantic import BaseModel
 
 from node import audit
 from node.deps import AdminDep, SessionDep
+from node.problems import responses
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 422, 429))
 
 
 class AuditItem(BaseModel):
@@ -35,7 +36,9 @@ class AuditPage(BaseModel):
 def read_audit(
     session: SessionDep,
     token: AdminDep,
-    after: Annotated[int, Query(ge=0, description="Entries with a larger id")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2_147_483_647, description="Entries with a larger id")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     rows = audit.list_actions(session, after=after, limit=limit)

@@ -19,12 +19,17 @@ from node.db.search import search
 from node.db.store import ENTRIES
 from node.deps import EditorDep, RuntimeDep, SessionDep, WriteSessionDep
 from node.errors import InvalidInput
+from node.problems import responses
 from node.publisher import Mode
 from schemas.event import EventCreate, EventKind, EventPublic
 from schemas.geo import Region
 
-public = APIRouter(prefix="/events", tags=["events"])
-admin = APIRouter(prefix="/admin/events", tags=["admin"])
+public = APIRouter(prefix="/events", tags=["events"], responses=responses(404, 422))
+admin = APIRouter(
+    prefix="/admin/events",
+    tags=["admin"],
+    responses=responses(400, 401, 403, 404, 409, 413, 422, 429),
+)
 
 
 def _instant(value: str | None, field: str) -> str | None:
@@ -61,7 +66,7 @@ def list_events(
         str | None, Query(alias="from", max_length=40, description="Events running at or after")
     ] = None,
     to: Annotated[str | None, Query(max_length=40, description="Events starting before")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Annotated[str | None, Query(max_length=600)] = None,
     count: bool = False,
 ) -> Response:

@@ -22,13 +22,16 @@ from node.db.store import RECORDS, SEQUENCES
 from node.db.tables import Peer, Quarantine
 from node.deps import RuntimeDep, SessionDep
 from node.errors import InvalidInput, NotFound
+from node.problems import responses
 from node.sync import Syncer
-from schemas.record import Envelope
+from schemas.record import MAX_SAFE_INTEGER, Envelope
 from schemas.sync import MAX_PAGE_RECORDS, Heads, Nudge, OriginHead, RangeDigest, RecordPage
 
 QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
 
-router = APIRouter(prefix="/federation", tags=["federation"])
+router = APIRouter(
+    prefix="/federation", tags=["federation"], responses=responses(404, 413, 422, 429)
+)
 metrics_router = APIRouter(tags=["node"])
 
 NodeIdQuery = Annotated[str, Query(pattern=r"^hn-[a-z2-7]{24}$")]
@@ -62,7 +65,9 @@ def heads(session: SessionDep, runtime: RuntimeDep, request: Request) -> Heads:
 def records(
     session: SessionDep,
     origin: NodeIdQuery,
-    after: Annotated[int, Query(ge=0, description="Exclusive: the page starts at after + 1")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SAFE_INTEGER, description="Exclusive: the page starts at after + 1")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_RECORDS)] = 500,
 ) -> Response:
     """Records of ``origin`` with seq in (after, after + limit], ascending and dense.
@@ -121,8 +126,8 @@ async def nudge(body: Nudge, request: Request, runtime: RuntimeDep) -> NudgeAcce
 def range_digest(
     session: SessionDep,
     origin: NodeIdQuery,
-    from_seq: Annotated[int, Query(alias="from", ge=1)] = 1,
-    to_seq: Annotated[int, Query(alias="to", ge=1)] = 2**53 - 1,
+    from_seq: Annotated[int, Query(alias="from", ge=1, le=MAX_SAFE_INTEGER)] = 1,
+    to_seq: Annotated[int, Query(alias="to", ge=1, le=MAX_SAFE_INTEGER)] = MAX_SAFE_INTEGER,
 ) -> RangeDigest:
     """The set digest over seq in [from, to]: bisect this to find where two nodes differ."""
     if to_seq < from_seq:

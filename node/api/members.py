@@ -20,12 +20,17 @@ from node.db.search import Query as Search
 from node.db.search import search
 from node.deps import EditorDep, RuntimeDep, SessionDep, WriteSessionDep
 from node.errors import InvalidInput
+from node.problems import responses
 from node.publisher import Mode
 from schemas.geo import Region
 from schemas.member import MemberCreate, MemberKind, MemberPublic, NetworkRole
 
-public = APIRouter(prefix="/members", tags=["members"])
-admin = APIRouter(prefix="/admin/members", tags=["admin"])
+public = APIRouter(prefix="/members", tags=["members"], responses=responses(404, 422))
+admin = APIRouter(
+    prefix="/admin/members",
+    tags=["admin"],
+    responses=responses(400, 401, 403, 404, 409, 413, 422, 429),
+)
 
 RecordIdPath = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -46,7 +51,7 @@ def list_members(
     language: Annotated[str | None, Query(max_length=35)] = None,
     near: Annotated[str | None, Query(description="lat,lon: nearest first")] = None,
     within_km: Annotated[float | None, Query(gt=0, le=20040)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Annotated[str | None, Query(max_length=600)] = None,
     count: bool = False,
 ) -> Response:

@@ -12,9 +12,10 @@ from sqlalchemy import func, select, text
 from node.db.store import ENTRIES, RECORDS, last_seq
 from node.deps import RuntimeDep, SessionDep
 from node.errors import NotFound
+from node.problems import responses
 from schemas.record import Envelope
 
-router = APIRouter(tags=["node"])
+router = APIRouter(tags=["node"], responses=responses(404, 422))
 
 
 class Health(BaseModel):

@@ -132,19 +132,19 @@ def decode_cursor(query: Query, cursor: str) -> list[Any]:
     """The sort key a cursor carries, checked value by value: a cursor is client input, and
     an edited one must get a 422, never reach SQL with the wrong types."""
     try:
-        data = json.loads(b64url_decode(cursor, field="cursor"))
+        data = json.loads(b64url_decode(cursor, field="query.cursor"))
     except (ValueError, WireFormatError) as exc:
-        raise WireFormatError("not a cursor issued by this node", field="cursor") from exc
+        raise WireFormatError("not a cursor issued by this node", field="query.cursor") from exc
     types = key_types(query)
     if not isinstance(data, list) or len(data) != len(types) + 1 or data[0] != query.fingerprint():
-        raise WireFormatError("the cursor belongs to a different query", field="cursor")
+        raise WireFormatError("the cursor belongs to a different query", field="query.cursor")
     values = data[1:]
     for value, expected in zip(values, types, strict=True):
         ok = type(value) is expected or (expected is float and type(value) is int)
         if not ok or (type(value) in (int, float) and not abs(value) < 2**53):
-            raise WireFormatError("not a cursor issued by this node", field="cursor")
+            raise WireFormatError("not a cursor issued by this node", field="query.cursor")
         if type(value) is str and ("\x00" in value or len(value) > 400):
-            raise WireFormatError("not a cursor issued by this node", field="cursor")
+            raise WireFormatError("not a cursor issued by this node", field="query.cursor")
     return values
 
 

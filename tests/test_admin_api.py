@@ -1,0 +1,553 @@
+"""The admin write API on both backends: signed results, dense sequence numbers, optimistic
+concurrency, charter scope, bearer-token auth and the audit log."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import uuid
+from typing import Any
+
+import pytest
+from conftest import Clock, Node, event_body, member_body
+from sqlalchemy import select, text
+from sqlmodel import Session
+
+from federation.errors import HealthnetError
+from federation.keys import public_key
+from federation.signing import verify_envelope
+from node import tokens
+from node.db.store import RECORDS
+
+PROBLEM = "application/problem+json"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def token_parts(headers: dict[str, str]) -> tuple[str, str]:
+    """(token id, secret) of an ``Authorization: Bearer hn_<id>_<secret>`` header."""
+    _, token_id, secret = headers["Authorization"].removeprefix("Bearer ").split("_", 2)
+    return token_id, secret
+
+
+def node_info(node: Node) -> dict[str, Any]:
+    r = node.client.get("/node")
+    assert r.status_code == 200, r.text
+    info: dict[str, Any] = r.json()
+    return info
+
+
+def last_seq(node: Node) -> int:
+    return int(node_info(node)["last_seq"])
+
+
+def record_seqs(node: Node) -> list[int]:
+    with node.engine.connect() as conn:
+        return [row[0] for row in conn.execute(select(RECORDS.c.seq).order_by(RECORDS.c.seq))]
+
+
+def verify(node: Node, envelope: dict[str, Any]) -> None:
+    verify_envelope(envelope, public_key(node_info(node)["public_key"]))
+
+
+def create_member(node: Node, **overrides: object) -> dict[str, Any]:
+    r = node.client.post("/admin/members", json=member_body(**overrides), headers=node.editor)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def create_event(node: Node, **overrides: object) -> dict[str, Any]:
+    r = node.client.post("/admin/events", json=event_body(**overrides), headers=node.editor)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def put_member(node: Node, mid: str, if_match: str | None = None, **overrides: object):  # type: ignore[no-untyped-def]
+    headers = dict(node.editor)
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return node.client.put(f"/admin/members/{mid}", json=member_body(**overrides), headers=headers)
+
+
+def assert_problem(r: Any, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    assert body["type"].startswith("urn:healthnet:problem:")
+    assert body["title"] and body["detail"]
+    return body
+
+
+def error_fields(r: Any) -> list[str]:
+    return [e["field"] for e in assert_problem(r, 422)["errors"]]
+
+
+MAYO = {
+    "name": "Mayo Clinic",
+    "kind": "academic-medical-centre",
+    "region": "north-america",
+    "country": "US",
+    "city": "Rochester",
+    "latitude": 44.0225,
+    "longitude": -92.4699,
+    "website": "https://www.mayoclinic.org",
+    "languages": ["en"],
+}
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def test_create_returns_a_signed_envelope_that_verifies(node: Node) -> None:
+    info = node_info(node)
+    r = node.client.post("/admin/members", json=member_body(), headers=node.editor)
+    assert r.status_code == 201, r.text
+    res = r.json()
+    assert set(res) == {"id", "kind", "version", "seq", "deleted", "record"}
+    assert res["kind"] == "member" and res["version"] == 1 and res["seq"] == 1
+    assert res["deleted"] is False
+    uuid.UUID(res["id"])
+
+    env = res["record"]
+    header = env["record"]
+    assert header["id"] == res["id"] and header["seq"] == 1 and header["version"] == 1
+    assert header["origin"] == info["node_id"] and header["key_id"] == info["key_id"]
+    assert header["deleted"] is False and header["body_hash"].startswith("sha256:")
+    assert header["issued_at"] == "2026-11-24T12:00:00Z"  # the injected clock
+    assert env["body"]["name"] == member_body()["name"]
+    verify(node, env)
+
+    # The verification is real: a changed body or header no longer verifies.
+    tampered = copy.deepcopy(env)
+    tampered["body"]["city"] = "Arnhem"
+    with pytest.raises(HealthnetError):
+        verify(node, tampered)
+    tampered = copy.deepcopy(env)
+    tampered["record"]["seq"] = 2
+    with pytest.raises(HealthnetError):
+        verify(node, tampered)
+
+    # The public signed record is the same envelope.
+    assert node.client.get(f"/records/{res['id']}").json() == env
+
+
+def test_every_write_takes_the_next_sequence_number_across_kinds(node: Node) -> None:
+    c = node.client
+    seqs = []
+    m1 = create_member(node)
+    seqs.append(m1["seq"])
+    e1 = create_event(node)
+    seqs.append(e1["seq"])
+    r = put_member(node, m1["id"], city="Arnhem")
+    seqs.append(r.json()["seq"])
+    r = c.delete(f"/admin/events/{e1['id']}", headers=node.editor)
+    seqs.append(r.json()["seq"])
+    m2 = create_member(
+        node, name="Maastricht UMC+", city="Maastricht", latitude=50.83, longitude=5.71
+    )
+    seqs.append(m2["seq"])
+    e2 = create_event(node, organizer=m2["id"])
+    seqs.append(e2["seq"])
+    r = c.put(f"/admin/events/{e2['id']}", json=event_body(title="HSMD 2027"), headers=node.admin)
+    seqs.append(r.json()["seq"])
+
+    assert seqs == [1, 2, 3, 4, 5, 6, 7]
+    assert last_seq(node) == 7
+    # Every number is held by exactly one record row (superseded versions stay as stubs).
+    assert record_seqs(node) == [1, 2, 3, 4, 5, 6, 7]
+    info = node_info(node)
+    assert (info["members"], info["events"]) == (2, 1)
+
+
+def test_update_increments_version_and_replaces_the_body(node: Node) -> None:
+    c = node.client
+    mid = create_member(node)["id"]
+    r = put_member(node, mid, city="Arnhem")
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert (res["id"], res["version"], res["seq"], res["deleted"]) == (mid, 2, 2, False)
+    assert res["record"]["body"]["city"] == "Arnhem"
+    verify(node, res["record"])
+
+    r = put_member(node, mid, city="Utrecht")
+    assert (r.json()["version"], r.json()["seq"]) == (3, 3)
+    got = c.get(f"/members/{mid}")
+    assert got.status_code == 200
+    assert got.json()["city"] == "Utrecht" and got.json()["version"] == 3
+    assert got.headers["etag"] == '"3"'
+    assert c.get(f"/records/{mid}").json()["record"]["version"] == 3
+    assert c.get("/members", params={"q": "arnhem", "count": True}).json()["total"] == 0
+
+
+def test_delete_leaves_a_signed_tombstone_and_hides_the_member(node: Node) -> None:
+    c = node.client
+    mid = create_member(node)["id"]
+    assert c.get("/members", params={"q": "radboud", "count": True}).json()["total"] == 1
+
+    r = c.delete(f"/admin/members/{mid}", headers=node.editor)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert (res["id"], res["version"], res["seq"], res["deleted"]) == (mid, 2, 2, True)
+    assert res["record"]["body"] is None
+    verify(node, res["record"])
+
+    rec = c.get(f"/records/{mid}")
+    assert rec.status_code == 200
+    tomb = rec.json()
+    assert tomb["record"]["deleted"] is True and tomb["body"] is None
+    assert tomb["record"]["body_hash"] is None and tomb["record"]["version"] == 2
+    verify(node, tomb)
+
+    assert_problem(c.get(f"/members/{mid}"), 404)
+    assert c.get("/members", params={"q": "radboud", "count": True}).json()["total"] == 0
+    assert c.get("/members", params={"count": True}).json()["items"] == []
+    assert node_info(node)["members"] == 0
+
+
+def test_event_create_and_delete(node: Node) -> None:
+    c = node.client
+    res = create_event(node)
+    eid = res["id"]
+    assert res["kind"] == "event" and res["version"] == 1 and res["seq"] == 1
+    assert res["record"]["body"]["title"] == event_body()["title"]
+    verify(node, res["record"])
+    got = c.get(f"/events/{eid}")
+    assert got.status_code == 200 and got.json()["starts_at_utc"] == "2027-03-10T08:00:00Z"
+
+    r = c.delete(f"/admin/events/{eid}", headers=node.editor)
+    assert r.status_code == 200 and r.json()["deleted"] is True
+    assert (r.json()["version"], r.json()["seq"]) == (2, 2)
+    tomb = c.get(f"/records/{eid}").json()
+    assert tomb["body"] is None and tomb["record"]["deleted"] is True
+    verify(node, tomb)
+    assert_problem(c.get(f"/events/{eid}"), 404)
+    assert c.get("/events", params={"count": True}).json()["total"] == 0
+
+
+def test_writes_to_deleted_or_missing_records_are_404_and_write_nothing(node: Node) -> None:
+    c = node.client
+    mid = create_member(node)["id"]
+    assert c.delete(f"/admin/members/{mid}", headers=node.editor).status_code == 200
+
+    assert_problem(c.delete(f"/admin/members/{mid}", headers=node.editor), 404)
+    assert_problem(put_member(node, mid, city="Arnhem"), 404)
+    assert_problem(put_member(node, mid, if_match='"2"', city="Arnhem"), 404)
+    missing = str(uuid.uuid4())
+    assert_problem(put_member(node, missing), 404)
+    assert_problem(c.delete(f"/admin/members/{missing}", headers=node.editor), 404)
+    assert_problem(c.delete(f"/admin/events/{missing}", headers=node.editor), 404)
+
+    assert last_seq(node) == 2
+    assert record_seqs(node) == [1, 2]
+    assert c.get(f"/records/{mid}").json()["record"]["version"] == 2
+
+
+def test_member_and_event_endpoints_do_not_cross_kinds(node: Node) -> None:
+    c = node.client
+    eid = create_event(node)["id"]
+    mid = create_member(node)["id"]
+
+    assert_problem(put_member(node, eid), 404)
+    assert_problem(c.delete(f"/admin/members/{eid}", headers=node.editor), 404)
+    assert_problem(c.put(f"/admin/events/{mid}", json=event_body(), headers=node.editor), 404)
+    assert_problem(c.delete(f"/admin/events/{mid}", headers=node.editor), 404)
+    assert_problem(c.get(f"/members/{eid}"), 404)
+    assert_problem(c.get(f"/events/{mid}"), 404)
+
+    assert last_seq(node) == 2
+    assert c.get(f"/events/{eid}").json()["version"] == 1
+    assert c.get(f"/members/{mid}").json()["version"] == 1
+
+
+# --- optimistic concurrency ------------------------------------------------------------------
+
+
+def test_stale_if_match_is_409_with_the_current_version_and_writes_nothing(node: Node) -> None:
+    c = node.client
+    mid = create_member(node)["id"]
+    assert put_member(node, mid, if_match='"1"', city="Arnhem").json()["version"] == 2
+    seq_before = last_seq(node)
+
+    r = put_member(node, mid, if_match='"1"', city="Utrecht")
+    body = assert_problem(r, 409)
+    assert body["current_version"] == 2
+
+    r = c.delete(f"/admin/members/{mid}", headers={**node.editor, "If-Match": '"1"'})
+    assert assert_problem(r, 409)["current_version"] == 2
+
+    assert last_seq(node) == seq_before == 2
+    assert record_seqs(node) == [1, 2]
+    got = c.get(f"/members/{mid}").json()
+    assert got["city"] == "Arnhem" and got["version"] == 2
+    assert c.get(f"/records/{mid}").json()["record"]["version"] == 2
+
+    # The refused write left no gap: the next write takes seq 3.
+    r = put_member(node, mid, if_match='"2"', city="Utrecht")
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.json()["seq"]) == (3, 3)
+
+
+def test_matching_wildcard_and_absent_if_match_are_accepted(node: Node) -> None:
+    c = node.client
+    mid = create_member(node)["id"]
+    versions = []
+    for if_match in ('"1"', "2", "*", None, ' "5" '):
+        r = put_member(node, mid, if_match=if_match, city=f"City {len(versions)}")
+        assert r.status_code == 200, (if_match, r.text)
+        versions.append(r.json()["version"])
+    assert versions == [2, 3, 4, 5, 6]
+    r = c.delete(f"/admin/members/{mid}", headers={**node.editor, "If-Match": '"6"'})
+    assert r.status_code == 200 and r.json()["version"] == 7
+
+
+MALFORMED_IF_MATCH = ["abc", '"0"', '"-1"', '"1.0"', '"1", "2"', "", '"99999999999999999"']
+
+
+def test_malformed_if_match_is_422_naming_the_header(node: Node) -> None:
+    c = node.client
+    mid = create_member(node)["id"]
+    for if_match in MALFORMED_IF_MATCH:
+        r = put_member(node, mid, if_match=if_match)
+        assert error_fields(r) == ["header.if-match"], if_match
+        r = c.delete(f"/admin/members/{mid}", headers={**node.editor, "If-Match": if_match})
+        assert error_fields(r) == ["header.if-match"], if_match
+    assert last_seq(node) == 1
+    assert c.get(f"/members/{mid}").json()["version"] == 1
+
+
+# --- charter scope and references ------------------------------------------------------------
+
+
+def test_records_outside_the_node_region_are_422_naming_region(node: Node) -> None:
+    r = node.client.post("/admin/members", json=MAYO, headers=node.editor)
+    assert error_fields(r) == ["body.region"]
+    body = event_body(
+        region="north-america",
+        timezone="America/Chicago",
+        venue={"city": "Rochester", "country": "US", "latitude": 44.02, "longitude": -92.47},
+    )
+    r = node.client.post("/admin/events", json=body, headers=node.editor)
+    assert error_fields(r) == ["body.region"]
+    assert last_seq(node) == 0
+
+
+def test_country_outside_the_declared_region_is_422_naming_country(node: Node) -> None:
+    r = node.client.post("/admin/members", json=member_body(country="US"), headers=node.editor)
+    assert error_fields(r) == ["body.country"]
+    mid = create_member(node)["id"]
+    assert error_fields(put_member(node, mid, country="JP")) == ["body.country"]
+    # An event's venue is held to the same rule.
+    venue = {"city": "Boston", "country": "US"}
+    r = node.client.post("/admin/events", json=event_body(venue=venue), headers=node.editor)
+    assert [f for f in error_fields(r) if f.startswith("body.venue")]
+    assert last_seq(node) == 1
+
+
+def test_event_organizer_must_be_a_live_member(node: Node) -> None:
+    c = node.client
+    r = c.post("/admin/events", json=event_body(organizer=str(uuid.uuid4())), headers=node.editor)
+    assert error_fields(r) == ["body.organizer"]
+
+    mid = create_member(node)["id"]
+    ev = create_event(node, organizer=mid)
+    assert ev["record"]["body"]["organizer"] == mid
+
+    # Another event is not a member; neither is a deleted member.
+    r = c.post("/admin/events", json=event_body(organizer=ev["id"]), headers=node.editor)
+    assert error_fields(r) == ["body.organizer"]
+    assert c.delete(f"/admin/members/{mid}", headers=node.editor).status_code == 200
+    r = c.put(f"/admin/events/{ev['id']}", json=event_body(organizer=mid), headers=node.editor)
+    assert error_fields(r) == ["body.organizer"]
+    assert last_seq(node) == 3
+
+
+# --- authentication and authorization --------------------------------------------------------
+
+
+def _bad_authorizations(node: Node) -> list[dict[str, str]]:
+    token_id, secret = token_parts(node.editor)
+    return [
+        {},
+        {"Authorization": "Bearer garbage"},
+        {"Authorization": "Bearer hn_abc"},  # wrong format: no secret part
+        {"Authorization": f"Bearer xx_{token_id}_{secret}"},  # wrong prefix
+        {"Authorization": f"Bearer hn_{token_id}_{secret[:-1]}x"},  # wrong secret
+        {"Authorization": f"Bearer hn_{'a' * 40}_{secret}"},  # id far too long
+        {"Authorization": f"Bearer hn_000000000000_{secret}"},  # unknown id
+        {"Authorization": f"Basic {secret}"},  # not a bearer token at all
+        {"Authorization": f"hn_{token_id}_{secret}"},  # no scheme
+    ]
+
+
+def assert_unauthorized(r: Any) -> None:
+    assert_problem(r, 401)
+    assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_requests_without_a_valid_token_are_401(node: Node) -> None:
+    c = node.client
+    # More failures than the per-client limit allows in a minute: let a minute pass between
+    # requests so this test sees 401s, not 429s (the limit has its own tests).
+    ticks = itertools.count(start=1000.0, step=60.0)
+    node.app.state.runtime.monotonic = lambda: next(ticks)
+    for headers in _bad_authorizations(node):
+        assert_unauthorized(c.post("/admin/members", json=member_body(), headers=headers))
+        assert_unauthorized(c.post("/admin/events", json=event_body(), headers=headers))
+        assert_unauthorized(c.get("/admin/audit", headers=headers))
+    assert last_seq(node) == 0
+    assert c.get("/members", params={"count": True}).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    [
+        "sqlite",
+        "postgres",
+    ],
+    indirect=True,
+)
+def test_unauthenticated_put_and_delete_by_id_are_401(node: Node) -> None:
+    c = node.client
+    rid = str(uuid.uuid4())
+    assert_unauthorized(c.put(f"/admin/members/{rid}", json=member_body()))
+    assert_unauthorized(c.delete(f"/admin/events/{rid}", headers={"Authorization": "Bearer x"}))
+
+
+def test_revoked_token_is_401(node: Node, clock: Clock) -> None:
+    c = node.client
+    with Session(node.engine) as session:
+        row, secret = tokens.create_token(
+            session, role=tokens.Role.EDITOR, label="short-lived", now=clock()
+        )
+        token_id = row.id
+        session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert c.post("/admin/members", json=member_body(), headers=headers).status_code == 201
+
+    with Session(node.engine) as session:
+        tokens.revoke_token(session, token_id=token_id, now=clock())
+        session.commit()
+    assert_unauthorized(c.post("/admin/members", json=member_body(), headers=headers))
+    assert last_seq(node) == 1
+    # Other tokens are untouched.
+    assert c.post("/admin/members", json=member_body(), headers=node.editor).status_code == 201
+
+
+def test_audit_log_needs_an_admin_token(node: Node) -> None:
+    c = node.client
+    assert_problem(c.get("/admin/audit", headers=node.editor), 403)
+    r = c.get("/admin/audit", headers=node.admin)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    # Both roles may write.
+    assert c.post("/admin/members", json=member_body(), headers=node.editor).status_code == 201
+    assert c.post("/admin/members", json=member_body(), headers=node.admin).status_code == 201
+
+
+def test_tokens_are_stored_only_as_sha256_of_the_secret(node: Node) -> None:
+    with node.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM api_tokens"))]
+    assert len(rows) == 2
+    by_id = {r["id"]: r for r in rows}
+    for headers in (node.admin, node.editor):
+        token_id, secret = token_parts(headers)
+        full = headers["Authorization"].removeprefix("Bearer ")
+        for row in rows:
+            for value in row.values():
+                assert secret not in str(value) and full not in str(value)
+        assert by_id[token_id]["secret_hash"] == hashlib.sha256(secret.encode()).hexdigest()
+    assert {r["role"] for r in rows} == {"admin", "editor"}
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+def test_every_write_and_refusal_is_audited(node: Node, clock: Clock) -> None:
+    c = node.client
+    editor_id, _ = token_parts(node.editor)
+    admin_id, _ = token_parts(node.admin)
+
+    mid = create_member(node)["id"]  # 12:00:00
+    clock.advance(seconds=1)
+    assert put_member(node, mid, if_match='"1"', city="Arnhem").status_code == 200
+    clock.advance(seconds=1)
+    assert put_member(node, mid, if_match='"1"').status_code == 409
+    clock.advance(seconds=1)
+    assert c.delete(f"/admin/members/{mid}", headers=node.editor).status_code == 200
+    clock.advance(seconds=1)
+    assert c.delete(f"/admin/members/{mid}", headers=node.editor).status_code == 404
+    clock.advance(seconds=1)
+    assert c.post("/admin/members", json=member_body()).status_code == 401
+    clock.advance(seconds=1)
+    r = c.post("/admin/events", json=event_body(), headers=node.admin)
+    assert r.status_code == 201
+    eid = r.json()["id"]
+
+    r = c.get("/admin/audit", headers=node.admin)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    items = page["items"]
+    got = [
+        (
+            i["token_id"],
+            i["action"],
+            i["outcome"],
+            i["target_kind"],
+            i["target_id"],
+            i["version"],
+            i["seq"],
+        )
+        for i in items
+    ]
+    assert got == [
+        (editor_id, "create member", "ok", "member", mid, 1, 1),
+        (editor_id, "update member", "ok", "member", mid, 2, 2),
+        (editor_id, "update member", "rejected", "member", mid, None, None),
+        (editor_id, "delete member", "ok", "member", mid, 3, 3),
+        (editor_id, "delete member", "rejected", "member", mid, None, None),
+        (None, "POST /admin/members", "unauthorized", None, None, None, None),
+        (admin_id, "create event", "ok", "event", eid, 1, 4),
+    ]
+    assert [i["at"] for i in items] == [f"2026-11-24T12:00:0{s}Z" for s in range(7)]
+    assert "stale" in items[2]["detail"] and "not found" in items[4]["detail"]
+    assert items[5]["detail"]  # says why the token was refused
+    ids = [i["id"] for i in items]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert page["next_after"] is None
+
+
+def test_audit_log_pages_with_after(node: Node) -> None:
+    c = node.client
+    for i in range(7):
+        create_member(node, city=f"City {i}")
+    full = c.get("/admin/audit", headers=node.admin).json()["items"]
+    assert len(full) == 7
+
+    seen: list[dict[str, Any]] = []
+    after = 0
+    pages = 0
+    while True:
+        r = c.get("/admin/audit", params={"after": after, "limit": 3}, headers=node.admin)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["items"]) <= 3
+        assert all(item["id"] > after for item in page["items"])
+        seen.extend(page["items"])
+        pages += 1
+        if page["next_after"] is None:
+            break
+        assert page["next_after"] == page["items"][-1]["id"]
+        after = page["next_after"]
+    assert seen == full
+    assert pages == 3
+    assert [i["seq"] for i in seen] == [1, 2, 3, 4, 5, 6, 7]
+
+    last = full[-1]["id"]
+    r = c.get("/admin/audit", params={"after": last}, headers=node.admin).json()
+    assert r == {"items": [], "next_after": None}
+    r = c.get("/admin/audit", params={"after": full[4]["id"]}, headers=node.admin).json()
+    assert r["items"] == full[5:]
