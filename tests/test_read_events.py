@@ -366,9 +366,9 @@ def test_event_pagination_walks_once_in_start_order(node: Node) -> None:
     cur = page(node, limit=2)["next_cursor"]
     for params in ({"kind": "webinar"}, {"from": "2027-01-01"}, {"q": "event"}):
         assert_problem(node.client.get("/events", params={**params, "cursor": cur}), 422,
-                       "cursor")
-    assert_problem(node.client.get("/members", params={"cursor": cur}), 422, "cursor")
-    assert_problem(node.client.get("/events", params={"cursor": "bogus"}), 422, "cursor")
+                       "query.cursor")
+    assert_problem(node.client.get("/members", params={"cursor": cur}), 422, "query.cursor")
+    assert_problem(node.client.get("/events", params={"cursor": "bogus"}), 422, "query.cursor")
 
 
 # --------------------------------------------------------------------------- one event

@@ -399,12 +399,12 @@ def test_cursor_misuse_is_422(sqlite_node: Node) -> None:
     assert c.get("/members", params={"limit": 3, "q": "member", "cursor": cur}).status_code == 200
     for params in ({"q": "membe"}, {"q": "member", "country": "NL"}, {},
                    {"q": "member", "near": "52,5"}, {"q": "member", "kind": "clinic"}):
-        assert_problem(c.get("/members", params={**params, "cursor": cur}), 422, "cursor")
-    assert_problem(c.get("/events", params={"cursor": cur}), 422, "cursor")
+        assert_problem(c.get("/members", params={**params, "cursor": cur}), 422, "query.cursor")
+    assert_problem(c.get("/events", params={"cursor": cur}), 422, "query.cursor")
     for garbage in ("garbage!", "abc", b64url(b"not json"), b64url(b"{}"), b64url(b"[1,2]"),
                     b64url(b'"x"'), b64url(json.dumps(["nope", "a", 1]).encode()), "=" * 10):
         assert_problem(c.get("/members", params={"q": "member", "cursor": garbage}), 422,
-                       "cursor")
+                       "query.cursor")
     assert_problem(c.get("/members", params={"cursor": "x" * 601}), 422, "query.cursor")
 
 
@@ -418,7 +418,7 @@ def test_tampered_cursor_is_422_not_500(node: Node) -> None:
         r = node.client.get("/members", params={"limit": 1, "cursor": forged})
         assert r.status_code in (200, 422), (key, r.status_code)
         if r.status_code == 422:
-            assert r.json()["errors"][0]["field"] == "cursor"
+            assert r.json()["errors"][0]["field"] == "query.cursor"
 
 
 def pseudo_words(rng: random.Random, n: int) -> list[str]:
