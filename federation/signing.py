@@ -46,6 +46,34 @@ def seal(
     ``prev`` is :func:`header_hash` of the origin's record at ``seq - 1`` (None for seq 1).
     Returns a new dict; ``body`` is not mutated. ``issued_at`` is passed in (no clock here).
     """
+    envelope, _, _ = seal_with_bytes(
+        key=key,
+        origin=origin,
+        seq=seq,
+        record_id=record_id,
+        kind=kind,
+        version=version,
+        issued_at=issued_at,
+        body=body,
+        prev=prev,
+    )
+    return envelope
+
+
+def seal_with_bytes(
+    *,
+    key: SigningKey,
+    origin: str,
+    seq: int,
+    record_id: str,
+    kind: str,
+    version: int,
+    issued_at: str,
+    body: Mapping[str, Any] | None,
+    prev: str | None,
+) -> tuple[dict[str, Any], bytes, bytes | None]:
+    """:func:`seal`, also returning the canonical header and body bytes it signed and
+    hashed, so a caller that stores them need not canonicalise again."""
     body_bytes = None if body is None else canonical_bytes(body)
     header = {
         "v": PROTOCOL_VERSION,
@@ -60,10 +88,11 @@ def seal(
         "key_id": key.key_id,
         "prev": prev,
     }
-    sig = b64url(key.sign(canonical_bytes(header)))
+    header_bytes = canonical_bytes(header)
+    sig = b64url(key.sign(header_bytes))
     # The envelope gets its own deep copy, parsed back from exactly the bytes that were hashed.
     copy = None if body_bytes is None else json.loads(body_bytes)
-    return {"record": header, "body": copy, "sig": sig}
+    return {"record": header, "body": copy, "sig": sig}, header_bytes, body_bytes
 
 
 def verify_header(header: Mapping[str, Any], sig: str, public: Ed25519PublicKey) -> None:

@@ -26,6 +26,7 @@ from sqlmodel import Session
 from federation.errors import HealthnetError
 from federation.keys import SigningKey
 from node.db.engine import writer
+from node.db.setup import refresh_statistics
 from node.db.store import ENTRIES
 from node.publisher import Draft, Mode, publish
 from schemas.event import EventBody
@@ -290,6 +291,8 @@ def run_import(
         _flush(engine, batch, report, kind=kind, key=key, origin=origin, clock=clock)
         progress(len(batch))
     report.errors.sort(key=lambda e: e.line)
+    if report.created or report.updated:
+        refresh_statistics(engine)  # the planner must know the directory grew
     return report
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from federation import signing
+from federation.canonical import sha256_tag
 from federation.keys import SigningKey
 from node.db import store
 from node.db.projection import utc_text
@@ -86,10 +87,10 @@ def publish(
     first = store.allocate(session, origin=origin, count=len(to_sign))
     prev = store.header_hash_at(session, origin=origin, seq=first - 1)
     issued = timestamp(now)
-    envelopes = []
+    envelopes: list[store.Prepared] = []
     for offset, (outcome, version) in enumerate(to_sign):
         draft = outcome.draft
-        outcome.envelope = signing.seal(
+        envelope, header_bytes, body_bytes = signing.seal_with_bytes(
             key=key,
             origin=origin,
             seq=first + offset,
@@ -100,8 +101,15 @@ def publish(
             body=draft.body,
             prev=prev,
         )
-        prev = signing.header_hash(outcome.envelope["record"])
-        envelopes.append(outcome.envelope)
+        outcome.envelope = envelope
+        prev = sha256_tag(header_bytes)
+        envelopes.append(
+            store.Prepared(
+                envelope,
+                header_bytes.decode("utf-8"),
+                None if body_bytes is None else body_bytes.decode("utf-8"),
+            )
+        )
     store.apply(session, envelopes, received_at=issued)
     return outcomes
 

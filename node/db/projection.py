@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from node.db.text import fold, index_text
-from schemas.event import EventBody
-from schemas.member import MemberBody
+from schemas.event import to_utc
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -31,66 +30,76 @@ class Projection:
 
 
 def project(kind: str, body: dict[str, Any]) -> Projection:
+    """Search columns of a body that has already been validated (by the API, the importer
+    or ingest): read as a plain dict, with the schema's defaults for fields a body omits,
+    so the hot path does not run pydantic a second time."""
     if kind == "member":
-        return _member(MemberBody.model_validate(body))
+        return _member(body)
     if kind == "event":
-        return _event(EventBody.model_validate(body))
+        return _event(body)
     raise ValueError(f"unknown record kind {kind!r}")
 
 
-def _member(m: MemberBody) -> Projection:
-    handles = [a.handle or "" for a in m.social]
-    text = index_text(m.city, m.country, m.description, " ".join(m.topics), " ".join(handles))
+def _member(m: dict[str, Any]) -> Projection:
+    social = m.get("social") or []
+    topics: list[str] = m.get("topics") or []
+    languages: list[str] = m.get("languages") or []
+    handles = [a.get("handle") or "" for a in social]
+    text = index_text(
+        m.get("city"), m.get("country"), m.get("description"), " ".join(topics), " ".join(handles)
+    )
     columns = {
-        "name": m.name,
-        "sort_name": fold(m.name)[:200],
-        "name_tokens": index_text(m.name),
-        "category": m.kind.value,
-        "region": m.region.value,
-        "country": m.country,
-        "city": m.city,
-        "role": m.network_role.value,
+        "name": m["name"],
+        "sort_name": fold(m["name"])[:200],
+        "name_tokens": index_text(m["name"]),
+        "category": m["kind"],
+        "region": m["region"],
+        "country": m["country"],
+        "city": m.get("city"),
+        "role": m.get("network_role") or "member",
         "status": None,
         "organizer": None,
-        "lat": m.latitude,
-        "lon": m.longitude,
+        "lat": m.get("latitude"),
+        "lon": m.get("longitude"),
         "starts_at": None,
         "ends_at": None,
         "search_text": text,
     }
-    tags = [("topic", t) for t in m.topics] + [("language", lang) for lang in m.languages]
+    tags = [("topic", t) for t in topics] + [("language", lang) for lang in languages]
     return Projection(columns, tags)
 
 
-def _event(e: EventBody) -> Projection:
-    start, end = e.utc_span()
-    venue = e.venue
+def _event(e: dict[str, Any]) -> Projection:
+    venue: dict[str, Any] = e.get("venue") or {}
+    topics: list[str] = e.get("topics") or []
+    start = to_utc(e["starts_at"], e["timezone"])
+    end = to_utc(e["ends_at"], e["timezone"])
     text = index_text(
-        e.description,
-        venue.name if venue else None,
-        venue.city if venue else None,
-        venue.country if venue else None,
-        " ".join(e.topics),
-        e.kind.value,
+        e.get("description"),
+        venue.get("name"),
+        venue.get("city"),
+        venue.get("country"),
+        " ".join(topics),
+        e["kind"],
     )
     columns = {
-        "name": e.title,
-        "sort_name": fold(e.title)[:200],
-        "name_tokens": index_text(e.title),
-        "category": e.kind.value,
-        "region": e.region.value,
-        "country": venue.country if venue else None,
-        "city": venue.city if venue else None,
+        "name": e["title"],
+        "sort_name": fold(e["title"])[:200],
+        "name_tokens": index_text(e["title"]),
+        "category": e["kind"],
+        "region": e["region"],
+        "country": venue.get("country"),
+        "city": venue.get("city"),
         "role": None,
-        "status": e.status.value,
-        "organizer": e.organizer,
-        "lat": venue.latitude if venue else None,
-        "lon": venue.longitude if venue else None,
+        "status": e.get("status") or "scheduled",
+        "organizer": e.get("organizer"),
+        "lat": venue.get("latitude"),
+        "lon": venue.get("longitude"),
         "starts_at": utc_text(start),
         "ends_at": utc_text(end),
         "search_text": text,
     }
-    tags = [("topic", t) for t in e.topics]
-    if e.language:
-        tags.append(("language", e.language))
+    tags = [("topic", t) for t in topics]
+    if e.get("language"):
+        tags.append(("language", e["language"]))
     return Projection(columns, tags)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -21,10 +21,10 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
     column,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -151,17 +151,44 @@ def decode_cursor(query: Query, cursor: str) -> list[Any]:
 def search(session: Session, query: Query, *, cursor: str | None, count: bool) -> Page:
     dialect = session.get_bind().dialect.name
     where = _filters(query, dialect)
+    after = decode_cursor(query, cursor) if cursor else None
+    if query.near is None and query.kind == "member" and tokens(query.q or ""):
+        keys = _ranked_keys(session, query, dialect, after)
+    else:
+        keys = _ordered_keys(session, query, dialect, where, after)
+    more = len(keys) > query.limit
+    keys = keys[: query.limit]
+    page_rows = _fetch(session, keys, with_distance=query.near is not None)
+    next_cursor = encode_cursor(query, list(keys[-1][1:])) if more and keys else None
+    total = None
+    if count:
+        count_stmt = select(func.count()).select_from(ENTRIES).where(*where)
+        if query.near is not None:
+            count_stmt = count_stmt.where(ENTRIES.c.lat.is_not(None))
+            if query.within_km:
+                distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
+                count_stmt = _within(count_stmt, query.near, query.within_km, distance)
+        total = int(session.execute(count_stmt).scalar_one())
+    return Page(page_rows, next_cursor, total)
+
+
+def _ordered_keys(
+    session: Session,
+    query: Query,
+    dialect: str,
+    where: list[ColumnElement[bool]],
+    after: list[Any] | None,
+) -> list[Any]:
+    """``(pk, *sort key)`` of the next ``limit + 1`` rows, narrow rows only: sorting the
+    wide body column is what made ``near=`` slow; bodies are fetched for the page alone."""
     sort = _sort_keys(query, dialect)
-    cols = list(ROW_COLUMNS)
     distance = None
     if query.near is not None:
         distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
-    after = decode_cursor(query, cursor) if cursor else None
-
     rows: list[Any] = []
     steps: tuple[float | None, ...] = (query.within_km,) if query.within_km else NEAR_STEPS_KM
     for radius in steps if distance is not None else (None,):
-        stmt = select(*cols, *sort).where(*where)
+        stmt = select(ENTRIES.c.pk, *sort).where(*where)
         if distance is not None:
             stmt = stmt.where(ENTRIES.c.lat.is_not(None))
             if radius is not None:
@@ -173,21 +200,48 @@ def search(session: Session, query: Query, *, cursor: str | None, count: bool) -
         # the page is exactly the nearest rows; otherwise widen and ask again.
         if len(rows) > query.limit or radius is None or radius == query.within_km:
             break
+    return rows
 
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    width = len(cols)
-    page_rows = [to_row(r, round(r[width], 3) if distance is not None else None) for r in rows]
-    next_cursor = encode_cursor(query, list(rows[-1][width:])) if more and rows else None
-    total = None
-    if count:
-        count_stmt = select(func.count()).select_from(ENTRIES).where(*where)
-        if distance is not None:
-            count_stmt = count_stmt.where(ENTRIES.c.lat.is_not(None))
-            if query.within_km:
-                count_stmt = _within(count_stmt, query.near, query.within_km, distance)  # type: ignore[arg-type]
-        total = int(session.execute(count_stmt).scalar_one())
-    return Page(page_rows, next_cursor, total)
+
+def _ranked_keys(
+    session: Session, query: Query, dialect: str, after: list[Any] | None
+) -> list[Any]:
+    """Full-text search, name matches first: each tier is walked in (sort_name, pk) order
+    on its index, and the second tier runs only if the first leaves the page short. A common
+    word then costs one index walk, not a sort of every match."""
+    words = tokens(query.q or "")
+    plain = _filters(replace(query, q=None), dialect)
+    name_match = _match(words, dialect, name_only=True)
+    keys: list[Any] = []
+    for tier in (0, 1):
+        if after is not None and after[0] > tier:
+            continue
+        stmt = select(ENTRIES.c.pk, literal(tier), ENTRIES.c.sort_name, ENTRIES.c.pk).where(*plain)
+        if tier == 0:
+            stmt = stmt.where(name_match)
+        else:
+            stmt = stmt.where(_match(words, dialect, name_only=False)).where(~name_match)
+        if after is not None and after[0] == tier:
+            stmt = stmt.where(
+                tuple_(ENTRIES.c.sort_name, ENTRIES.c.pk) > tuple_(after[1], after[2])
+            )
+        stmt = stmt.order_by(ENTRIES.c.sort_name, ENTRIES.c.pk).limit(query.limit + 1 - len(keys))
+        keys.extend(session.execute(stmt))
+        if len(keys) > query.limit:
+            break
+    return keys
+
+
+def _fetch(session: Session, keys: list[Any], *, with_distance: bool) -> list[Row]:
+    if not keys:
+        return []
+    rows = {
+        r.pk: r
+        for r in session.execute(select(*ROW_COLUMNS).where(ENTRIES.c.pk.in_([k[0] for k in keys])))
+    }
+    return [
+        to_row(rows[k[0]], round(k[1], 3) if with_distance else None) for k in keys if k[0] in rows
+    ]
 
 
 def _within(
@@ -256,10 +310,6 @@ def _sort_keys(query: Query, dialect: str) -> list[ColumnElement[Any]]:
         return [distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near), ENTRIES.c.pk]
     if query.kind == "event":
         return [ENTRIES.c.starts_at, ENTRIES.c.pk]
-    words = tokens(query.q or "")
-    if words:
-        # Ranking that depends on the row and the query alone (not on corpus statistics such
-        # as bm25's), so it cannot shift between two pages: name matches first, then others.
-        tier = case((_match(words, dialect, name_only=True), 0), else_=1)
-        return [tier, ENTRIES.c.sort_name, ENTRIES.c.pk]
+    # (Member text search ranks in _ranked_keys: name matches first, then the others, a rank
+    # that depends on the row and the query alone, so it cannot shift between two pages.)
     return [ENTRIES.c.sort_name, ENTRIES.c.pk]

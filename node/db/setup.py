@@ -19,4 +19,18 @@ def open_database(url: str, *, origin: str, engine: Engine | None = None) -> Eng
     with Session(writer(engine)) as session:
         store.ensure_origin(session, origin=origin)
         session.commit()
+    refresh_statistics(engine)
     return engine
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Give the query planner current table statistics. Without them SQLite picks the
+    two-valued ``kind`` index for every directory query and scans all members; ``PRAGMA
+    optimize`` analyses only what changed enough, so it is cheap to run often."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("PRAGMA optimize=0x10002")
+        else:
+            conn.exec_driver_sql("ANALYZE entries")
+        conn.commit()  # the statistics are rows too: a rollback would discard them

@@ -317,10 +317,14 @@ def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) 
         # executemany UPDATE: SET columns come from the parameter dicts' keys.
         session.execute(update(ENTRIES).where(ENTRIES.c.pk == bindparam("_pk")), updates)
     if inserts:
+        # RETURNING without sort_by_parameter_order: SQLAlchemy then sends one multi-row
+        # INSERT instead of one statement per row; tags are matched by record id instead.
         result = session.execute(
-            insert(ENTRIES).returning(ENTRIES.c.pk, sort_by_parameter_order=True), inserts
+            insert(ENTRIES).returning(ENTRIES.c.record_id, ENTRIES.c.pk), inserts
         )
-        for pk, tags in zip(result.scalars().all(), insert_tags, strict=True):
+        pks = {row[0]: row[1] for row in result}
+        for values, tags in zip(inserts, insert_tags, strict=True):
+            pk = pks[values["record_id"]]
             tag_rows.extend({"entry_pk": pk, "tag": t, "value": v} for t, v in tags)
     if tag_rows:
         session.execute(insert(TAGS), tag_rows)

@@ -50,6 +50,9 @@ class Entry(SQLModel, table=True):
         Index("ix_entries_kind_country", "kind", "country"),
         Index("ix_entries_kind_ends", "kind", "ends_at"),
         Index("ix_entries_lat", "lat"),
+        Index("ix_entries_kind_sort", "kind", "sort_name", "pk"),
+        Index("ix_entries_kind_start", "kind", "starts_at", "pk"),
+        Index("ix_entries_kind_geo", "kind", "lat", "lon"),
     )
 
     pk: int | None = Field(default=None, primary_key=True)
