@@ -68,14 +68,15 @@ What is measured, in one run (the guide is /work/shared/guides/performance.md):
      thread does everything; its per-call overhead inflates call-heavy code);
    - hotspot checks on real records: ``entries`` insert with ``RETURNING ...
      sort_by_parameter_order=True`` (as ``store._project`` does) against an unordered
-     ``RETURNING pk, record_id``; ``projection.project`` and its pydantic re-validation;
+     ``RETURNING pk, record_id``; ``projection.project`` next to a pydantic validation;
      ``text.fold`` against an ASCII fast path.
 
 To measure one fixed commit while others keep editing the working tree, run the bench
 against a snapshot (the servers and CLI runs inherit PYTHONPATH; ``code_root`` in the JSON
 says which code ran)::
 
-    git archive HEAD | tar -x -C /tmp/hn-snap   # into an empty directory
+    mkdir /tmp/hn-snap && git archive HEAD | tar -x -C /tmp/hn-snap
+    git rev-parse HEAD > /tmp/hn-snap/COMMIT    # reported as code_commit
     PYTHONPATH=/tmp/hn-snap .venv/bin/python bench/sync.py
 
 This machine is shared and noisy (2 vCPU; other jobs may run): quote medians, compare the
@@ -961,7 +962,8 @@ def hotspot_checks(root: Path, source: NodeHome, *, rows: int = 2000) -> dict[st
       ``store._project`` does): SQLite cannot correlate new rowids with parameter order, so
       SQLAlchemy's insertmanyvalues degrades to one INSERT per row; against an unordered
       ``RETURNING pk, record_id`` mapped back by ``record_id`` (unique), one statement;
-    - ``projection.project`` re-validating the body with pydantic (``prepare`` already did);
+    - ``projection.project`` per record, next to ``MemberBody.model_validate`` alone (what a
+      second validation there costs; ``prepare`` already validated the body);
     - ``text.fold`` (NFKD + per-character generator) against an ASCII fast path.
     """
     import inspect
@@ -1254,6 +1256,13 @@ def git_state() -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
+def code_commit() -> str | None:
+    """The commit a snapshot was made from, if its maker wrote it to ``COMMIT`` (see the
+    module docstring); for the repository itself, ``git`` in the JSON already says."""
+    marker = Path(code_root()) / "COMMIT"
+    return marker.read_text().strip() if marker.is_file() else None
+
+
 def code_root() -> str:
     """Where ``node`` is imported from: the repository, or a snapshot on PYTHONPATH."""
     import importlib.util
@@ -1400,8 +1409,8 @@ def phase_profile(
         f"{hot['entries_insert_unsorted_mapped_statements']} statements"
     )
     say(
-        f"  projection.project {hot['project_us']} µs, of which MemberBody re-validation "
-        f"about {hot['member_body_validate_us']} µs; fold {hot['fold_us_per_record']} µs "
+        f"  projection.project {hot['project_us']} µs (MemberBody.model_validate alone: "
+        f"{hot['member_body_validate_us']} µs); fold {hot['fold_us_per_record']} µs "
         f"vs ASCII fast path {hot['fold_ascii_fast_path_us_per_record']} µs "
         f"({hot['ascii_share_of_texts']:.0%} of texts are ASCII)"
     )
@@ -1474,6 +1483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "git": git_state(),
         "code_root": code_root(),
+        "code_commit": code_commit(),
         "targets": TARGETS,
         "load_avg": {"start": load()},
     }

@@ -3,6 +3,7 @@ into the library; async work, when there is any, runs under ``asyncio.run``."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -163,8 +164,10 @@ def serve(
         from urllib.parse import urlsplit
 
         port = urlsplit(settings.url).port or 8100
+    app = create_app(settings)
+    gc.freeze()  # start-up objects never die: keep the collector from re-scanning them
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         log_level=settings.log_level,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -226,6 +227,7 @@ def sync(
     settings, _ = _load(home)
     app = create_app(settings, schedule=False)
     syncer = app.state.syncer
+    gc.freeze()  # start-up objects never die: keep the collector from re-scanning them
 
     async def run() -> list[Any]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=3.0)) as http:
@@ -236,13 +238,18 @@ def sync(
                 task = progress.add_task("bootstrapping roster", total=None)
                 await syncer.bootstrap()
                 results = []
-                for peer in syncer.peers():
-                    name = peer.name
-                    progress.update(task, description=f"pulling from {name}")
-                    syncer.on_page = lambda origin, r, name=name: progress.update(
-                        task, description=f"{name}: {origin} up to seq {r.tip}"
-                    )
-                    results.append(await syncer.pull(peer, force=True))
+                done: set[str] = set()
+                # Pulling the hub may admit peers this run had not seen: a second pass
+                # pulls those (and only those).
+                for _ in range(2):
+                    for peer in [p for p in syncer.peers() if p.node_id not in done]:
+                        done.add(peer.node_id)
+                        name = peer.name
+                        progress.update(task, description=f"pulling from {name}")
+                        syncer.on_page = lambda origin, r, name=name: progress.update(
+                            task, description=f"{name}: {origin} up to seq {r.tip}"
+                        )
+                        results.append(await syncer.pull(peer, force=True))
                 return results
 
     results = asyncio.run(run())

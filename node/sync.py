@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class Syncer:
         # Ed25519 verification releases the GIL: two threads verify a page about 1.7x as
         # fast on a 2-core machine. Made on first use, so an idle node holds no threads.
         self._pool: ThreadPoolExecutor | None = None
+        self._last_reload = 0.0
         self.reload_trust()
 
     def _verifier_map(self) -> Any:
@@ -305,6 +307,12 @@ class Syncer:
     def nudged(self, nudge: Nudge) -> bool:
         """A peer says it has news: pull from it now, in the background."""
         trust = self.trust
+        if trust is not None and nudge.node not in trust.nodes:
+            # Perhaps admitted since the last round: re-read the roster, at most once a second.
+            now = time.monotonic()
+            if now - self._last_reload > 1.0:
+                self._last_reload = now
+                trust = self.reload_trust()
         if (
             trust is None
             or nudge.node not in trust.nodes

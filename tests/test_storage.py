@@ -75,7 +75,7 @@ def test_downgrade_and_upgrade_again(engine) -> None:  # type: ignore[no-untyped
     migrate.downgrade(engine, "base")
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0005"
+    assert migrate.current(engine) == "0006"
 
 
 def test_0002_backfills_chain_summaries(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]

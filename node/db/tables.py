@@ -9,7 +9,16 @@ Changing these tables never changes signed bytes: the signed header is stored ve
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -19,6 +28,15 @@ class SignedRecord(SQLModel, table=True):
         UniqueConstraint("origin", "record_id", "version", name="uq_records_version"),
         Index("ix_records_origin_record", "origin", "record_id"),
         Index("ix_records_record_id", "record_id"),
+        # Stubs only (superseded or withheld versions): finding withheld bodies is then a
+        # walk over the few stubs instead of a scan of every record.
+        Index(
+            "ix_records_stubs",
+            "origin",
+            "seq",
+            sqlite_where=text("body IS NULL"),
+            postgresql_where=text("body IS NULL"),
+        ),
     )
 
     origin: str = Field(primary_key=True, max_length=32)
