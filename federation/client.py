@@ -8,6 +8,7 @@ and a response body is read with a byte limit, so a hostile peer cannot exhaust 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 import httpx
@@ -18,15 +19,34 @@ from federation.errors import PeerBadResponse, PeerUnreachable, WireFormatError
 from schemas.sync import Heads, Nudge, RecordPage
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# httpx's timeouts bound each read, not a whole response: a peer dripping one byte a second
+# would never time out. Every request gets a total deadline as well.
+REQUEST_DEADLINE_SECONDS = 60.0
 T = TypeVar("T", bound=BaseModel)
 
 
 class PeerClient:
-    def __init__(self, http: httpx.AsyncClient, *, max_bytes: int = MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        deadline: float = REQUEST_DEADLINE_SECONDS,
+    ) -> None:
         self.http = http
         self.max_bytes = max_bytes
+        self.deadline = deadline
 
     async def _get(self, peer: str, url: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await self._read(peer, url, params)
+        except TimeoutError as exc:
+            raise PeerUnreachable(
+                f"GET {url}: no complete answer within {self.deadline:.0f} s", peer=peer
+            ) from exc
+
+    async def _read(self, peer: str, url: str, params: dict[str, Any] | None) -> Any:
         try:
             async with self.http.stream("GET", url, params=params) as response:
                 if response.status_code != 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -63,7 +64,7 @@ def create_app(
         if schedule and syncer.trust is not None:
             scheduler = AsyncIOScheduler(timezone="UTC")
             scheduler.add_job(
-                syncer.sync_all,
+                functools.partial(syncer.sync_all, wait=settings.sync_interval_seconds),
                 "interval",
                 seconds=settings.sync_interval_seconds,
                 jitter=settings.sync_jitter_seconds,

@@ -49,6 +49,7 @@ class NodeSettings(BaseSettings):
     sync_jitter_seconds: float = Field(default=5.0, ge=0)
     sync_page_size: int = Field(default=500, ge=1, le=1000)
     sync_max_pages: int = Field(default=1000, ge=1)
+    sync_request_deadline_seconds: float = Field(default=60.0, gt=0)
     nudge: bool = True
 
     @field_validator("url")

@@ -43,6 +43,8 @@ from schemas.sync import Heads, Nudge
 
 log = logging.getLogger(__name__)
 
+PARALLEL_PULLS = 4
+
 
 @dataclass
 class PullResult:
@@ -68,6 +70,7 @@ class Syncer:
         # fast on a 2-core machine. Made on first use, so an idle node holds no threads.
         self._pool: ThreadPoolExecutor | None = None
         self._last_reload = 0.0
+        self._background: set[asyncio.Future[PullResult]] = set()
         self.reload_trust()
 
     def _verifier_map(self) -> Any:
@@ -84,7 +87,7 @@ class Syncer:
     def client(self) -> PeerClient:
         if self.http is None:
             raise RuntimeError("the syncer has no HTTP client (the app's lifespan sets one)")
-        return PeerClient(self.http)
+        return PeerClient(self.http, deadline=self.runtime.settings.sync_request_deadline_seconds)
 
     def reload_trust(self) -> Trust | None:
         with Session(self.runtime.engine) as session:
@@ -127,7 +130,10 @@ class Syncer:
         hub_entry = self.trust.node(self.trust.hub)
         await self.pull(hub_entry.model_copy(update={"url": settings.hub_url}), force=True)
 
-    async def sync_all(self, *, force: bool = False) -> list[PullResult]:
+    async def sync_all(self, *, force: bool = False, wait: float | None = None) -> list[PullResult]:
+        """Pull from every active peer. ``wait`` bounds how long this call waits (the
+        scheduler passes its interval): a pull still running then carries on in the
+        background, and its per-peer lock keeps the next round from starting it twice."""
         # The roster may have changed under us (the hub operator's CLI writes to the same
         # database), so every round starts from the roster as stored.
         await asyncio.to_thread(self.reload_trust)
@@ -135,10 +141,22 @@ class Syncer:
             await self.bootstrap()
         except PeerError as exc:
             log.warning("bootstrap failed: %s", exc)
-        results = []
-        for peer in self.peers():
-            results.append(await self.pull(peer, force=force))
-        return results
+        # Peers are pulled side by side (a few at a time), so a slow or hostile peer delays
+        # nobody else; each pull has its own per-request deadlines (federation.client).
+        gate = asyncio.Semaphore(PARALLEL_PULLS)
+
+        async def one(peer: RosterNode) -> PullResult:
+            async with gate:
+                return await self.pull(peer, force=force)
+
+        tasks = [asyncio.ensure_future(one(p)) for p in self.peers()]
+        if not tasks:
+            return []
+        done, pending = await asyncio.wait(tasks, timeout=wait)
+        for task in pending:  # keep a reference until it ends, or it may be collected
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return [t.result() for t in tasks if t in done]
 
     async def pull(
         self, peer: RosterNode, *, force: bool = False, only: str | None = None

@@ -36,6 +36,8 @@ from schemas.roster import RosterBody
 
 log = logging.getLogger(__name__)
 
+QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
+
 BODY_MODELS: dict[str, type[BaseModel]] = {
     "member": MemberBody,
     "event": EventBody,
@@ -385,6 +387,22 @@ def _quarantine(
 ) -> None:
     header = raw.get("record") if isinstance(raw, dict) else None
     header = header if isinstance(header, dict) else {}
+    origin = str(header.get("origin"))[:32] if header.get("origin") else None
+    seq = header["seq"] if _counter(header.get("seq")) else None
+    if origin is not None and seq is not None:
+        # A peer that keeps serving the same bad record is quarantined once, not per pull.
+        seen = session.execute(
+            select(func.count())
+            .select_from(Quarantine)
+            .where(
+                QUARANTINE.c.peer == peer,
+                QUARANTINE.c.origin == origin,
+                QUARANTINE.c.seq == seq,
+                QUARANTINE.c.reason == reason,
+            )
+        ).scalar_one()
+        if seen:
+            return
     try:
         text = canonical_bytes(raw).decode("utf-8")
     except HealthnetError:
@@ -393,8 +411,8 @@ def _quarantine(
         Quarantine(
             at=now,
             peer=peer,
-            origin=str(header.get("origin"))[:32] if header.get("origin") else None,
-            seq=header["seq"] if _counter(header.get("seq")) else None,
+            origin=origin,
+            seq=seq,
             record_id=str(header.get("id"))[:36] if header.get("id") else None,
             reason=reason,
             detail=detail[:1000],
