@@ -56,6 +56,14 @@ class PullResult:
     stopped: list[str] = field(default_factory=list)
 
 
+def _last_seq(records: Sequence[Any]) -> int | None:
+    try:
+        seq = records[-1]["record"]["seq"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    return seq if type(seq) is int else None
+
+
 class Syncer:
     def __init__(self, runtime: Runtime, http: httpx.AsyncClient | None = None) -> None:
         self.runtime = runtime
@@ -73,10 +81,10 @@ class Syncer:
         self._background: set[asyncio.Future[PullResult]] = set()
         self.reload_trust()
 
-    def _verifier_map(self) -> Any:
+    def _verifier_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
-        return self._pool.map
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
@@ -214,32 +222,57 @@ class Syncer:
     async def _pull_origin(
         self, peer: RosterNode, origin: str, their_last: int, result: PullResult
     ) -> None:
+        """Pages after our tip, each applied with its tip in one transaction. The next page
+        is requested while the current one is verified and stored (it starts after the
+        current page's last seq); if the current page stops short, it is dropped."""
         settings = self.runtime.settings
-        for _ in range(settings.sync_max_pages):
-            trust = self.trust
-            if trust is None or origin not in trust.nodes:
-                return  # an origin we do not (yet) trust: wait for the roster
-            mine = await asyncio.to_thread(self._tip, origin)
-            if mine >= their_last:
-                return
-            page = await self.client.records(
-                peer.node_id, peer.url, origin=origin, after=mine, limit=settings.sync_page_size
-            )
-            if not page.records:
-                return
-            applied = await asyncio.to_thread(
-                self._apply, peer.node_id, origin, page.records, trust
-            )
-            result.applied += applied.applied
-            result.rejected += sum(applied.rejected.values())
-            self.on_page(origin, applied)
-            if applied.roster_changed:
-                self.reload_trust()
-            if applied.stopped:
-                result.stopped.append(f"{origin}: {applied.stopped}")
-                return
-            if applied.tip <= mine:
-                return
+        mine = await asyncio.to_thread(self._tip, origin)
+        ahead: asyncio.Task[Any] | None = None
+        try:
+            for _ in range(settings.sync_max_pages):
+                trust = self.trust
+                if trust is None or origin not in trust.nodes or mine >= their_last:
+                    return  # caught up, or an origin we do not (yet) trust
+                if ahead is not None:
+                    page = await ahead
+                    ahead = None
+                    if page.after != mine:
+                        continue  # prefetched from a tip we did not reach; ask again
+                else:
+                    page = await self._fetch(peer, origin, mine)
+                if not page.records:
+                    return
+                last = _last_seq(page.records)
+                if last is not None and mine < last < their_last:
+                    ahead = asyncio.ensure_future(self._fetch(peer, origin, last))
+                applied = await asyncio.to_thread(
+                    self._apply, peer.node_id, origin, page.records, trust
+                )
+                result.applied += applied.applied
+                result.rejected += sum(applied.rejected.values())
+                self.on_page(origin, applied)
+                if applied.roster_changed:
+                    self.reload_trust()
+                if applied.stopped:
+                    result.stopped.append(f"{origin}: {applied.stopped}")
+                    return
+                if applied.tip <= mine:
+                    return
+                mine = applied.tip
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                if ahead.done() and not ahead.cancelled():
+                    ahead.exception()  # retrieved, so it is not reported as lost
+
+    async def _fetch(self, peer: RosterNode, origin: str, after: int) -> Any:
+        return await self.client.records(
+            peer.node_id,
+            peer.url,
+            origin=origin,
+            after=after,
+            limit=self.runtime.settings.sync_page_size,
+        )
 
     async def _refetch_withheld(self, peer: RosterNode, heads: Heads, result: PullResult) -> None:
         """Ask this peer again for seqs that another relay served without their body."""
@@ -277,7 +310,7 @@ class Syncer:
                 peer=peer,
                 now=timestamp(self.runtime.clock()),
                 on_reject=self.on_reject,
-                mapper=self._verifier_map(),
+                pool=self._verifier_pool(),
             )
             session.commit()
         return result

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,11 +180,6 @@ def reason_of(exc: Exception) -> str:
     return "malformed"
 
 
-Mapper = Callable[
-    [Callable[[Candidate], BadSignature | None], list[Candidate]], Iterable[BadSignature | None]
-]
-
-
 def _verify_quietly(candidate: Candidate) -> BadSignature | None:
     try:
         verify(candidate)
@@ -193,10 +189,15 @@ def _verify_quietly(candidate: Candidate) -> BadSignature | None:
 
 
 def _verified(
-    records: Sequence[Any], trust: Trust, origin: str, mapper: Mapper
+    records: Sequence[Any], trust: Trust, origin: str, pool: Executor | None
 ) -> tuple[list[Candidate], tuple[Any, Exception] | None]:
-    """Check a page in order; return the candidates before the first failure and it."""
+    """Check a page in order; return the candidates before the first failure and it.
+
+    With a pool, each signature check is submitted as soon as its record is prepared, so
+    the pool verifies (outside the GIL) while this thread prepares the next records.
+    """
     candidates: list[Candidate] = []
+    pending: list[Future[BadSignature | None]] = []
     failure: tuple[Any, Exception] | None = None
     for raw in records:
         try:
@@ -204,11 +205,16 @@ def _verified(
         except (HealthnetError, ValidationError, KeyError, TypeError) as exc:
             failure = (raw, exc)
             break
+        if pool is not None:
+            pending.append(pool.submit(_verify_quietly, candidates[-1]))
         if candidates[-1].header["kind"] == "roster":
             # The records after a roster may be signed with a key that roster introduces:
             # end the page here, so the next one is checked against the new roster.
             break
-    outcomes = list(mapper(_verify_quietly, candidates))
+    if pool is not None:
+        outcomes = [f.result() for f in pending]
+    else:
+        outcomes = [_verify_quietly(c) for c in candidates]
     for index, outcome in enumerate(outcomes):
         if outcome is not None:
             return candidates[:index], (candidates[index].raw, outcome)
@@ -224,15 +230,15 @@ def ingest_page(
     peer: str,
     now: str,
     on_reject: Callable[[str], None] = lambda reason: None,
-    mapper: Mapper = map,
+    pool: Executor | None = None,
 ) -> PageResult:
     """Verify and apply one page. The caller commits (records, tip and quarantine at once).
 
-    ``mapper`` runs the signature checks: the built-in ``map``, or a thread pool's.
+    ``pool`` runs the signature checks alongside the rest (None: in this thread).
     """
     result = PageResult()
     tip = tip_of(session, origin=origin)
-    candidates, failure = _verified(records, trust, origin, mapper)
+    candidates, failure = _verified(records, trust, origin, pool)
     held = _holdings(session, origin, {c.header["id"] for c in candidates})
     current: list[store.Prepared] = []
     history: list[store.Prepared] = []
