@@ -35,11 +35,11 @@ OPERATIONS = [
     ("GET", "/events"),
     ("GET", "/events/{event_id}"),
     ("POST", "/admin/members"),
-    ("PUT", "/admin/members/{member_id}"),
-    ("DELETE", "/admin/members/{member_id}"),
+    ("PUT", "/admin/members/{record_id}"),
+    ("DELETE", "/admin/members/{record_id}"),
     ("POST", "/admin/events"),
-    ("PUT", "/admin/events/{event_id}"),
-    ("DELETE", "/admin/events/{event_id}"),
+    ("PUT", "/admin/events/{record_id}"),
+    ("DELETE", "/admin/events/{record_id}"),
     ("GET", "/admin/audit"),
 ]
 NO_INPUT = {("GET", "/healthz"), ("GET", "/node")}  # nothing to make invalid

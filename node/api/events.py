@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Response
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import Session
 
-from node.api.members import IfMatch, RecordIdPath
+from node.api.admin_writes import RecordIdPath, admin_router
 from node.api.reads import EventPage, check_limit, normal_language, one, page_response
-from node.api.writes import WriteResult, write
 from node.db.projection import utc_text
 from node.db.search import Query as Search
 from node.db.search import search
 from node.db.store import ENTRIES
-from node.deps import EditorDep, RuntimeDep, SessionDep, WriteSessionDep
+from node.deps import RuntimeDep, SessionDep
 from node.errors import InvalidInput
 from node.problems import responses
-from node.publisher import Mode
 from schemas.event import EventCreate, EventKind, EventPublic
 from schemas.geo import Region
 
 public = APIRouter(prefix="/events", tags=["events"], responses=responses(404, 422))
-admin = APIRouter(
-    prefix="/admin/events",
-    tags=["admin"],
-    responses=responses(400, 401, 403, 404, 409, 413, 422, 429),
-)
 
 
 def _instant(value: str | None, field: str) -> str | None:
@@ -96,79 +89,16 @@ def get_event(event_id: RecordIdPath, session: SessionDep) -> Response:
     return one(session, kind="event", record_id=event_id)
 
 
-def _check_organizer(session: Session, body: EventCreate) -> None:
-    if body.organizer is None:
+def _organizer_exists(session: Session, body: BaseModel) -> None:
+    """An event's organizer, when named, must be a member in the directory (any region)."""
+    organizer = getattr(body, "organizer", None)
+    if organizer is None:
         return
     found = session.execute(
-        select(ENTRIES.c.pk).where(
-            ENTRIES.c.record_id == body.organizer, ENTRIES.c.kind == "member"
-        )
+        select(ENTRIES.c.pk).where(ENTRIES.c.record_id == organizer, ENTRIES.c.kind == "member")
     ).first()
     if found is None:
-        raise InvalidInput([("body.organizer", f"no member {body.organizer} in the directory")])
+        raise InvalidInput([("body.organizer", f"no member {organizer} in the directory")])
 
 
-@admin.post("", status_code=201, response_model=WriteResult)
-def create_event(
-    body: EventCreate,
-    session: WriteSessionDep,
-    runtime: RuntimeDep,
-    token: EditorDep,
-    background: BackgroundTasks,
-) -> WriteResult:
-    _check_organizer(session, body)
-    return write(
-        session,
-        runtime,
-        token,
-        background=background,
-        kind="event",
-        record_id=str(uuid.uuid4()),
-        mode=Mode.CREATE,
-        body=body,
-    )
-
-
-@admin.put("/{event_id}", response_model=WriteResult)
-def replace_event(
-    event_id: RecordIdPath,
-    body: EventCreate,
-    session: WriteSessionDep,
-    runtime: RuntimeDep,
-    token: EditorDep,
-    background: BackgroundTasks,
-    if_match: IfMatch = None,
-) -> WriteResult:
-    _check_organizer(session, body)
-    return write(
-        session,
-        runtime,
-        token,
-        background=background,
-        kind="event",
-        record_id=event_id,
-        mode=Mode.UPDATE,
-        body=body,
-        if_match=if_match,
-    )
-
-
-@admin.delete("/{event_id}", response_model=WriteResult)
-def delete_event(
-    event_id: RecordIdPath,
-    session: WriteSessionDep,
-    runtime: RuntimeDep,
-    token: EditorDep,
-    background: BackgroundTasks,
-    if_match: IfMatch = None,
-) -> WriteResult:
-    return write(
-        session,
-        runtime,
-        token,
-        background=background,
-        kind="event",
-        record_id=event_id,
-        mode=Mode.DELETE,
-        if_match=if_match,
-    )
+admin = admin_router("event", EventCreate, check=_organizer_exists)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
+from node.api.admin_writes import RecordIdPath, admin_router
 from node.api.reads import (
     MemberPage,
     check_limit,
@@ -15,27 +15,15 @@ from node.api.reads import (
     page_response,
     parse_near,
 )
-from node.api.writes import WriteResult, write
 from node.db.search import Query as Search
 from node.db.search import search
-from node.deps import EditorDep, RuntimeDep, SessionDep, WriteSessionDep
+from node.deps import RuntimeDep, SessionDep
 from node.errors import InvalidInput
 from node.problems import responses
-from node.publisher import Mode
 from schemas.geo import Region
 from schemas.member import MemberCreate, MemberKind, MemberPublic, NetworkRole
 
 public = APIRouter(prefix="/members", tags=["members"], responses=responses(404, 422))
-admin = APIRouter(
-    prefix="/admin/members",
-    tags=["admin"],
-    responses=responses(400, 401, 403, 404, 409, 413, 422, 429),
-)
-
-RecordIdPath = Annotated[
-    str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-]
-IfMatch = Annotated[str | None, Header(description='The version this write replaces, e.g. "3"')]
 
 
 @public.get("", response_model=MemberPage)
@@ -79,65 +67,4 @@ def get_member(member_id: RecordIdPath, session: SessionDep) -> Response:
     return one(session, kind="member", record_id=member_id)
 
 
-@admin.post("", status_code=201, response_model=WriteResult)
-def create_member(
-    body: MemberCreate,
-    session: WriteSessionDep,
-    runtime: RuntimeDep,
-    token: EditorDep,
-    background: BackgroundTasks,
-) -> WriteResult:
-    return write(
-        session,
-        runtime,
-        token,
-        background=background,
-        kind="member",
-        record_id=str(uuid.uuid4()),
-        mode=Mode.CREATE,
-        body=body,
-    )
-
-
-@admin.put("/{member_id}", response_model=WriteResult)
-def replace_member(
-    member_id: RecordIdPath,
-    body: MemberCreate,
-    session: WriteSessionDep,
-    runtime: RuntimeDep,
-    token: EditorDep,
-    background: BackgroundTasks,
-    if_match: IfMatch = None,
-) -> WriteResult:
-    return write(
-        session,
-        runtime,
-        token,
-        background=background,
-        kind="member",
-        record_id=member_id,
-        mode=Mode.UPDATE,
-        body=body,
-        if_match=if_match,
-    )
-
-
-@admin.delete("/{member_id}", response_model=WriteResult)
-def delete_member(
-    member_id: RecordIdPath,
-    session: WriteSessionDep,
-    runtime: RuntimeDep,
-    token: EditorDep,
-    background: BackgroundTasks,
-    if_match: IfMatch = None,
-) -> WriteResult:
-    return write(
-        session,
-        runtime,
-        token,
-        background=background,
-        kind="member",
-        record_id=member_id,
-        mode=Mode.DELETE,
-        if_match=if_match,
-    )
+admin = admin_router("member", MemberCreate)
