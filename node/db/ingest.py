@@ -14,36 +14,25 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from federation.canonical import b64url_decode, canonical_bytes, sha256_tag
-from federation.errors import BadSignature, BodyMismatch, HealthnetError, SignatureError
+from federation.canonical import canonical_bytes, sha256_tag
+from federation.checks import Candidate, reason_of, verified
+from federation.errors import HealthnetError
 from federation.merge import Held, Tip, Verdict, merge
 from federation.trust import Trust
 from node.db import store
 from node.db.tables import Quarantine
-from schemas.event import EventBody
-from schemas.member import MemberBody
-from schemas.record import MAX_SAFE_INTEGER, Envelope
-from schemas.roster import RosterBody
+from schemas.record import MAX_SAFE_INTEGER
 
 log = logging.getLogger(__name__)
 
 QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
-
-BODY_MODELS: dict[str, type[BaseModel]] = {
-    "member": MemberBody,
-    "event": EventBody,
-    "roster": RosterBody,
-}
 
 
 @dataclass
@@ -115,112 +104,6 @@ def _holdings(session: Session, origin: str, record_ids: set[str]) -> Holdings:
     return holdings
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A received envelope that passed every check except the signature itself."""
-
-    raw: dict[str, Any]
-    header_bytes: bytes
-    body_bytes: bytes | None
-    public: Ed25519PublicKey
-    signature: bytes
-
-    @property
-    def header(self) -> dict[str, Any]:
-        header: dict[str, Any] = self.raw["record"]
-        return header
-
-
-def prepare(raw: Any, trust: Trust, *, origin: str) -> Candidate:
-    """Every check but the Ed25519 one, in the order of docs/PROTOCOL.md 10.1, or raise."""
-    if not isinstance(raw, dict):
-        raise HealthnetError("not a JSON object")
-    envelope = Envelope.model_validate(raw)  # shape, including the chain and deleted rules
-    header = envelope.record
-    if header.origin != origin:
-        raise HealthnetError(f"record of origin {header.origin} in a page of {origin}")
-    public = trust.key_for(origin=header.origin, key_id=header.key_id, seq=header.seq)
-    header_bytes = canonical_bytes(raw["record"])
-    body = raw["body"]
-    body_bytes = None
-    if body is not None:
-        body_bytes = canonical_bytes(body)
-        if sha256_tag(body_bytes) != header.body_hash:
-            raise BodyMismatch("body does not match body_hash", origin=origin, key_id=header.key_id)
-        BODY_MODELS[header.kind].model_validate(body)
-    trust.check_scope(raw["record"], body)
-    signature = b64url_decode(raw["sig"], field="sig")
-    return Candidate(raw, header_bytes, body_bytes, public, signature)
-
-
-def verify(candidate: Candidate) -> None:
-    """The signature check alone: the expensive part, safe to run on several threads
-    (it releases the GIL)."""
-    try:
-        candidate.public.verify(candidate.signature, candidate.header_bytes)
-    except InvalidSignature as exc:
-        header = candidate.header
-        raise BadSignature(
-            "signature does not verify", origin=str(header["origin"]), key_id=str(header["key_id"])
-        ) from exc
-
-
-def check(raw: Any, trust: Trust, *, origin: str) -> dict[str, Any]:
-    """Full verification of one received envelope, or raise. Returns the envelope dict."""
-    candidate = prepare(raw, trust, origin=origin)
-    verify(candidate)
-    return candidate.raw
-
-
-def reason_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "malformed"
-    if isinstance(exc, SignatureError):
-        return type(exc).__name__  # BadSignature, BodyMismatch, UnknownKey, RevokedKey, OutOfScope
-    return "malformed"
-
-
-def _verify_quietly(candidate: Candidate) -> BadSignature | None:
-    try:
-        verify(candidate)
-    except BadSignature as exc:
-        return exc
-    return None
-
-
-def _verified(
-    records: Sequence[Any], trust: Trust, origin: str, pool: Executor | None
-) -> tuple[list[Candidate], tuple[Any, Exception] | None]:
-    """Check a page in order; return the candidates before the first failure and it.
-
-    With a pool, each signature check is submitted as soon as its record is prepared, so
-    the pool verifies (outside the GIL) while this thread prepares the next records.
-    """
-    candidates: list[Candidate] = []
-    pending: list[Future[BadSignature | None]] = []
-    failure: tuple[Any, Exception] | None = None
-    for raw in records:
-        try:
-            candidates.append(prepare(raw, trust, origin=origin))
-        except (HealthnetError, ValidationError, KeyError, TypeError) as exc:
-            failure = (raw, exc)
-            break
-        if pool is not None:
-            pending.append(pool.submit(_verify_quietly, candidates[-1]))
-        if candidates[-1].header["kind"] == "roster":
-            # The records after a roster may be signed with a key that roster introduces:
-            # end the page here, so the next one is checked against the new roster.
-            break
-    if pool is not None:
-        outcomes = [f.result() for f in pending]
-    else:
-        outcomes = [_verify_quietly(c) for c in candidates]
-    for index, outcome in enumerate(outcomes):
-        if outcome is not None:
-            return candidates[:index], (candidates[index].raw, outcome)
-    return candidates, failure
-
-
 def ingest_page(
     session: Session,
     *,
@@ -238,7 +121,7 @@ def ingest_page(
     """
     result = PageResult()
     tip = tip_of(session, origin=origin)
-    candidates, failure = _verified(records, trust, origin, pool)
+    candidates, failure = verified(records, trust, origin, pool)
     held = _holdings(session, origin, {c.header["id"] for c in candidates})
     current: list[store.Prepared] = []
     history: list[store.Prepared] = []
