@@ -14,38 +14,20 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import Result
+from clikit import hn
 from conftest import member_body
 from fastapi.testclient import TestClient
-from rich.console import Console
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from federation import keys
-from node import cli
 from node.app import create_app
 from node.db import migrate
 from node.db.engine import make_engine
 from node.home import load_key
 from node.settings import NodeSettings
 
-runner = CliRunner()
 URL = "http://127.0.0.1:8101"
 TOKEN = re.compile(r"^hn_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-
-
-def hn(*args: object, code: int | None = 0) -> Result:
-    """Run ``healthnet ARGS`` in-process with wide, colourless consoles (no wrapping)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "out", Console(width=400, color_system=None))
-        mp.setattr(cli, "err", Console(stderr=True, width=400, color_system=None))
-        result = runner.invoke(cli.app, [str(a) for a in args])
-    if code is not None:
-        crash = result.exception if not isinstance(result.exception, SystemExit) else None
-        assert crash is None and result.exit_code == code, (
-            f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}",
-            crash,
-        )
-    return result
 
 
 def init(home: Path, *extra: object, region: str = "europe", code: int | None = 0) -> Result:

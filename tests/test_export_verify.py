@@ -13,33 +13,14 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from clikit import hn
 from conftest import event_body, member_body
 from fastapi.testclient import TestClient
-from rich.console import Console
-from typer.testing import CliRunner
 
 from federation import keys
 from federation.signing import verify_envelope
-from node import cli
 from node.app import create_app
 from node.settings import NodeSettings
-
-runner = CliRunner()
-
-
-def hn(*args: object, code: int | None = 0) -> Result:
-    """Run ``healthnet ARGS`` in-process with wide, colourless consoles (no wrapping)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "out", Console(width=400, color_system=None))
-        mp.setattr(cli, "err", Console(stderr=True, width=400, color_system=None))
-        result = runner.invoke(cli.app, [str(a) for a in args])
-    if code is not None:
-        crash = result.exception if not isinstance(result.exception, SystemExit) else None
-        assert crash is None and result.exit_code == code, (
-            f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}",
-            crash,
-        )
-    return result
 
 
 @contextmanager
@@ -68,8 +49,18 @@ def make_history(home: Path, database_url: str) -> Exported:
     seq 1 radboud v1 (stub), seq 2 maastricht v1 (stub), seq 3 radboud v2 (live),
     seq 4 maastricht v2 (tombstone), seq 5 event v1 (live).
     """
-    hn("init", home, "--name", "Radboud UMC", "--region", "europe",
-       "--url", "http://127.0.0.1:8101", "--database-url", database_url)
+    hn(
+        "init",
+        home,
+        "--name",
+        "Radboud UMC",
+        "--region",
+        "europe",
+        "--url",
+        "http://127.0.0.1:8101",
+        "--database-url",
+        database_url,
+    )
     token = hn("token", "create", home).stdout.strip()
     auth = {"Authorization": f"Bearer {token}"}
     with api(home) as client:
@@ -77,14 +68,22 @@ def make_history(home: Path, database_url: str) -> Exported:
         assert radboud.status_code == 201, radboud.text
         maastricht = client.post(
             "/admin/members",
-            json=member_body(name="Maastricht UMC+", city="Maastricht", latitude=50.8335,
-                             longitude=5.7089, website="https://www.mumc.nl"),
+            json=member_body(
+                name="Maastricht UMC+",
+                city="Maastricht",
+                latitude=50.8335,
+                longitude=5.7089,
+                website="https://www.mumc.nl",
+            ),
             headers=auth,
         )
         assert maastricht.status_code == 201, maastricht.text
         ids = {"radboud": radboud.json()["id"], "maastricht": maastricht.json()["id"]}
-        r = client.put(f"/admin/members/{ids['radboud']}", json=member_body(city="Arnhem"),
-                       headers={**auth, "If-Match": '"1"'})
+        r = client.put(
+            f"/admin/members/{ids['radboud']}",
+            json=member_body(city="Arnhem"),
+            headers={**auth, "If-Match": '"1"'},
+        )
         assert r.json()["version"] == 2, r.text
         r = client.delete(f"/admin/members/{ids['maastricht']}", headers=auth)
         assert r.json()["deleted"] is True, r.text
@@ -99,8 +98,9 @@ def make_history(home: Path, database_url: str) -> Exported:
     assert result.stdout == ""
     text = out.read_text(encoding="utf-8")
     assert text.endswith("\n")
-    return Exported(home, text.splitlines(keepends=True), info["public_key"], info["node_id"],
-                    ids, current)
+    return Exported(
+        home, text.splitlines(keepends=True), info["public_key"], info["node_id"], ids, current
+    )
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +138,9 @@ def edit(line: str, change: Any) -> str:
 # export -------------------------------------------------------------------------------
 
 
-def test_export_holds_every_signed_record_in_sequence_order(tmp_path: Path,
-                                                           database_url: str) -> None:
+def test_export_holds_every_signed_record_in_sequence_order(
+    tmp_path: Path, database_url: str
+) -> None:
     ex = make_history(tmp_path / "home", database_url)
     envelopes = [json.loads(line) for line in ex.lines]
     headers = [e["record"] for e in envelopes]
@@ -147,8 +148,11 @@ def test_export_holds_every_signed_record_in_sequence_order(tmp_path: Path,
     assert {h["origin"] for h in headers} == {ex.node_id}
     ids = ex.ids
     assert [(h["id"], h["version"]) for h in headers] == [
-        (ids["radboud"], 1), (ids["maastricht"], 1), (ids["radboud"], 2),
-        (ids["maastricht"], 2), (ids["event"], 1),
+        (ids["radboud"], 1),
+        (ids["maastricht"], 1),
+        (ids["radboud"], 2),
+        (ids["maastricht"], 2),
+        (ids["event"], 1),
     ]
     assert [set(e) for e in envelopes] == [{"record", "body", "sig"}] * 5
 
@@ -183,8 +187,16 @@ def test_export_to_stdout(exported: Exported) -> None:
 
 def test_export_of_an_empty_node(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    hn("init", home, "--name", "Radboud UMC", "--region", "europe",
-       "--url", "http://127.0.0.1:8101")
+    hn(
+        "init",
+        home,
+        "--name",
+        "Radboud UMC",
+        "--region",
+        "europe",
+        "--url",
+        "http://127.0.0.1:8101",
+    )
     result = hn("export", home, "-o", tmp_path / "empty.jsonl")
     assert (tmp_path / "empty.jsonl").read_text() == ""
     assert "exported 0 records" in result.stderr
@@ -226,8 +238,9 @@ def test_a_changed_body_field_is_named(tmp_path: Path, exported: Exported) -> No
     lines[2] = edit(lines[2], lambda e: e["body"].update(city="Nijmegen"))
     result = verify(tmp_path, lines, exported.public_key, code=1)
     fails = failures(result)
-    assert any(f.startswith("FAIL line 3 ") and "body does not match body_hash" in f
-               for f in fails), result.stdout
+    assert any(
+        f.startswith("FAIL line 3 ") and "body does not match body_hash" in f for f in fails
+    ), result.stdout
     assert not any(re.match(r"FAIL line [1245] ", f) for f in fails), result.stdout
     assert tally(result)[0] == 5
 
@@ -237,8 +250,9 @@ def test_a_body_added_to_a_stub_is_named(tmp_path: Path, exported: Exported) -> 
     body = json.loads(lines[2])["body"]  # v2's body (Arnhem) does not match v1's hash
     lines[0] = edit(lines[0], lambda e: e.update(body=body))
     result = verify(tmp_path, lines, exported.public_key, code=1)
-    assert any(f.startswith("FAIL line 1 ") and "body does not match" in f
-               for f in failures(result)), result.stdout
+    assert any(
+        f.startswith("FAIL line 1 ") and "body does not match" in f for f in failures(result)
+    ), result.stdout
 
     # The original v1 body re-attached to its stub is genuine, and verifies.
     lines[0] = edit(exported.lines[0], lambda e: e.update(body={**body, "city": "Nijmegen"}))
@@ -250,8 +264,9 @@ def test_a_changed_header_field_is_named(tmp_path: Path, exported: Exported) -> 
     lines[1] = edit(lines[1], lambda e: e["record"].update(issued_at="2020-01-01T00:00:00Z"))
     result = verify(tmp_path, lines, exported.public_key, code=1)
     fails = failures(result)
-    assert any(f.startswith("FAIL line 2 ") and "signature does not verify" in f
-               for f in fails), result.stdout
+    assert any(f.startswith("FAIL line 2 ") and "signature does not verify" in f for f in fails), (
+        result.stdout
+    )
     assert not any(re.match(r"FAIL line [1345] ", f) for f in fails), result.stdout
 
 
@@ -270,8 +285,9 @@ def test_swapped_signatures_are_both_named(tmp_path: Path, exported: Exported) -
     result = verify(tmp_path, lines, exported.public_key, code=1)
     fails = failures(result)
     for number in (1, 5):
-        assert any(f.startswith(f"FAIL line {number} ") and "signature does not verify" in f
-                   for f in fails), result.stdout
+        assert any(
+            f.startswith(f"FAIL line {number} ") and "signature does not verify" in f for f in fails
+        ), result.stdout
     assert not any(re.match(r"FAIL line [234] ", f) for f in fails), result.stdout
 
 
@@ -298,8 +314,9 @@ def test_an_appended_garbage_line_is_named(tmp_path: Path, exported: Exported) -
     assert fail.startswith("FAIL line 6: malformed envelope"), fail
 
 
-def test_an_envelope_with_an_extra_header_member_is_malformed(tmp_path: Path,
-                                                             exported: Exported) -> None:
+def test_an_envelope_with_an_extra_header_member_is_malformed(
+    tmp_path: Path, exported: Exported
+) -> None:
     lines = list(exported.lines)
     lines[4] = edit(lines[4], lambda e: e["record"].update(note="hi"))
     result = verify(tmp_path, lines, exported.public_key, code=1)
@@ -312,12 +329,12 @@ def test_the_wrong_key_fails_every_line(tmp_path: Path, exported: Exported) -> N
     assert tally(result) == (5, 5)
     fails = failures(result)
     for number in range(1, 6):
-        assert any(f.startswith(f"FAIL line {number} ") and "signature does not verify" in f
-                   for f in fails), result.stdout
+        assert any(
+            f.startswith(f"FAIL line {number} ") and "signature does not verify" in f for f in fails
+        ), result.stdout
 
 
-def test_a_tampered_body_is_not_also_reported_as_a_gap(tmp_path: Path,
-                                                       exported: Exported) -> None:
+def test_a_tampered_body_is_not_also_reported_as_a_gap(tmp_path: Path, exported: Exported) -> None:
     lines = list(exported.lines)
     lines[2] = edit(lines[2], lambda e: e["body"].update(city="Nijmegen"))
     result = verify(tmp_path, lines, exported.public_key, code=1)

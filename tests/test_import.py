@@ -14,39 +14,31 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from clikit import hn
 from fastapi.testclient import TestClient
-from rich.console import Console
-from typer.testing import CliRunner
 
-from node import cli
 from node.app import create_app
 from node.importer import record_id
 from node.settings import NodeSettings
 
 DATA = Path(__file__).parent / "data"
-runner = CliRunner()
-
-
-def hn(*args: object, code: int | None = 0) -> Result:
-    """Run ``healthnet ARGS`` in-process with wide, colourless consoles (no wrapping)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "out", Console(width=400, color_system=None))
-        mp.setattr(cli, "err", Console(stderr=True, width=400, color_system=None))
-        result = runner.invoke(cli.app, [str(a) for a in args])
-    if code is not None:
-        crash = result.exception if not isinstance(result.exception, SystemExit) else None
-        assert crash is None and result.exit_code == code, (
-            f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}",
-            crash,
-        )
-    return result
 
 
 def make_home(tmp_path: Path, database_url: str, region: str) -> Path:
     home = tmp_path / f"home-{region}"
     name = "Mayo Clinic" if region == "north-america" else "Radboud UMC"
-    hn("init", home, "--name", name, "--region", region, "--url", "http://127.0.0.1:8102",
-       "--database-url", database_url)
+    hn(
+        "init",
+        home,
+        "--name",
+        name,
+        "--region",
+        region,
+        "--url",
+        "http://127.0.0.1:8102",
+        "--database-url",
+        database_url,
+    )
     return home
 
 
@@ -107,8 +99,9 @@ def node_info(home: Path) -> dict[str, Any]:
 
 
 def summary(result: Result) -> str:
-    match = re.search(r"^\d+ created, \d+ updated, \d+ unchanged, \d+ rejected$",
-                      result.stdout, re.M)
+    match = re.search(
+        r"^\d+ created, \d+ updated, \d+ unchanged, \d+ rejected$", result.stdout, re.M
+    )
     assert match, result.stdout
     return match.group(0)
 
@@ -212,8 +205,9 @@ def test_changing_one_row_updates_exactly_that_member(tmp_path: Path, na_home: P
     changed = tmp_path / "members.csv"
     text = (DATA / "members.csv").read_text(encoding="utf-8")
     assert text.count("cardiology; digital health") == 1
-    changed.write_text(text.replace("cardiology; digital health", "cardiology; telehealth"),
-                       encoding="utf-8")
+    changed.write_text(
+        text.replace("cardiology; digital health", "cardiology; telehealth"), encoding="utf-8"
+    )
 
     result = hn("import", na_home, changed)
     assert summary(result) == "0 created, 1 updated, 3 unchanged, 0 rejected"
@@ -310,8 +304,11 @@ def test_import_events_resolves_organizer_keys(na_home: Path) -> None:
     day = found["Health Social Media Day North America"]
     assert day["organizer"] == people["Mayo Clinic"]["id"]
     assert day["venue"] == {
-        "name": "Mayo Civic Center", "city": "Rochester", "country": "US",
-        "latitude": 44.0234, "longitude": -92.463,
+        "name": "Mayo Civic Center",
+        "city": "Rochester",
+        "country": "US",
+        "latitude": 44.0234,
+        "longitude": -92.463,
     }
     assert day["region"] == "north-america"
     assert day["starts_at_utc"] == "2027-10-12T14:00:00Z"  # 09:00 CDT
@@ -322,8 +319,9 @@ def test_import_events_resolves_organizer_keys(na_home: Path) -> None:
     assert "venue" not in webinar
 
     with api(na_home) as client:
-        r = client.get("/events", params={"organizer": people["Mayo Clinic"]["id"],
-                                          "from": "2000-01-01"})
+        r = client.get(
+            "/events", params={"organizer": people["Mayo Clinic"]["id"], "from": "2000-01-01"}
+        )
         assert [e["title"] for e in r.json()["items"]] == [day["title"]]
 
     result = hn("import", na_home, DATA / "events.csv")
@@ -370,8 +368,9 @@ def test_events_jsonl_with_organizer_key(tmp_path: Path, eu_home: Path) -> None:
 # bugs ---------------------------------------------------------------------------------
 
 
-def test_a_lone_event_with_an_unknown_organizer_is_reported(tmp_path: Path,
-                                                           sqlite_na: Path) -> None:
+def test_a_lone_event_with_an_unknown_organizer_is_reported(
+    tmp_path: Path, sqlite_na: Path
+) -> None:
     path = tmp_path / "events.csv"
     path.write_text(
         "key,title,kind,timezone,starts_at,ends_at,online_url,organizer_key\n"
@@ -397,8 +396,9 @@ def test_rejected_counts_rows_not_errors(tmp_path: Path, sqlite_na: Path) -> Non
     assert summary(result) == "1 created, 0 updated, 0 unchanged, 1 rejected"  # ...one row
 
 
-def test_csv_line_number_of_a_multiline_row_is_its_first_line(tmp_path: Path,
-                                                              sqlite_na: Path) -> None:
+def test_csv_line_number_of_a_multiline_row_is_its_first_line(
+    tmp_path: Path, sqlite_na: Path
+) -> None:
     path = tmp_path / "members.csv"
     path.write_text(
         "key,name,kind,country,description\n"  # line 1
@@ -414,8 +414,9 @@ def test_csv_line_number_of_a_multiline_row_is_its_first_line(tmp_path: Path,
     assert error_lines(result)[0].startswith("line 4: kind: "), error_lines(result)
 
 
-def test_broken_first_jsonl_line_is_reported_without_kind_option(tmp_path: Path,
-                                                                 sqlite_eu: Path) -> None:
+def test_broken_first_jsonl_line_is_reported_without_kind_option(
+    tmp_path: Path, sqlite_eu: Path
+) -> None:
     path = tmp_path / "members.jsonl"
     path.write_text(
         '{"key": "umcu", "name": "UMC Utrecht\n'
@@ -436,8 +437,9 @@ def test_broken_first_jsonl_line_is_reported_without_kind_option(tmp_path: Path,
     ],
     ids=["closing-tag-crashes", "tag-swallowed"],
 )
-def test_row_errors_echo_cell_text_literally(tmp_path: Path, sqlite_na: Path, cells: str,
-                                             expected: str) -> None:
+def test_row_errors_echo_cell_text_literally(
+    tmp_path: Path, sqlite_na: Path, cells: str, expected: str
+) -> None:
     path = tmp_path / "members.csv"
     first = cells.split(",")[0]
     path.write_text(
