@@ -69,6 +69,7 @@ def _settings(home: Path) -> NodeSettings:
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are routine here
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -323,3 +324,7 @@ def verify(
     out.print(f"{verdict.checked} records checked, {len(verdict.failures)} failures")
     if not verdict.ok:
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # `python -m node.cli`: how the demo starts its node processes
+    app()

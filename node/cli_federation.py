@@ -275,6 +275,39 @@ def resync(home: HomeArg, origin: Annotated[str, typer.Argument(help="Origin nod
     out.print(f"dropped {removed} records of {origin}; the next pull fetches them again")
 
 
+def demo(
+    port_base: Annotated[int, typer.Option(help="The hub's port; the others follow it")] = 8100,
+    data: Annotated[
+        Path | None, typer.Option(help="Keep the nodes here (a second run resumes)")
+    ] = None,
+    topology: Annotated[Path | None, typer.Option(help="Default: deploy/demo.toml")] = None,
+    exit_when_synced: Annotated[
+        bool, typer.Option(help="Stop once all nodes agree (for scripts)")
+    ] = False,
+) -> None:
+    """Start a local federation: the hub and five continental nodes on 127.0.0.1."""
+    import tempfile
+
+    from node import demo as demo_module
+
+    temp = None if data else tempfile.TemporaryDirectory(prefix="healthnet-demo-")
+    where = data or Path(temp.name)  # type: ignore[union-attr]
+    try:
+        code = demo_module.run(
+            where.resolve(),
+            port_base,
+            topology or demo_module.DEFAULT_TOPOLOGY,
+            exit_when_synced=exit_when_synced,
+            console=out,
+        )
+    except HealthnetError as exc:
+        raise _fail(exc) from exc
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    raise typer.Exit(code)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(roster_app, name="roster")
     app.add_typer(key_app, name="key")
@@ -282,3 +315,4 @@ def register(app: typer.Typer) -> None:
     app.command()(peers)
     app.command()(sync)
     app.command()(resync)
+    app.command()(demo)

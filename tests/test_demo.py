@@ -1,0 +1,100 @@
+"""`healthnet demo`: six real node processes that converge, then stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REGIONS = ["north-america", "europe", "africa", "asia", "oceania", "south-america"]
+pytestmark = pytest.mark.slow
+
+
+def _free_base() -> int:
+    """Six consecutive free ports on 127.0.0.1 (probed; a race only fails the test loudly)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + 6 > 65535:
+            continue
+        try:
+            for port in range(base, base + 6):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no six consecutive free ports")
+
+
+def _serves_everything(url: str) -> bool:
+    try:
+        for region in REGIONS:
+            page = httpx.get(f"{url}/members", params={"region": region, "count": True}, timeout=3)
+            if page.status_code != 200 or page.json()["total"] < 1:
+                return False
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def test_demo_converges_serves_every_region_everywhere_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    base = _free_base()
+    urls = [f"http://127.0.0.1:{base + i}" for i in range(6)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHNET_")}
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "node.cli",
+            "demo",
+            "--port-base",
+            str(base),
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and not all(_serves_everything(u) for u in urls):
+            assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+            time.sleep(1)
+        assert all(_serves_everything(u) for u in urls), (tmp_path / "demo.log").read_text()
+        # Every node holds every origin with the same digest.
+        heads = [
+            {
+                o["origin"]: (o["last_seq"], o["digest"])
+                for o in httpx.get(f"{u}/federation/heads", timeout=5).json()["origins"]
+            }
+            for u in urls
+        ]
+        assert len(heads[0]) == 6 and all(h == heads[0] for h in heads)
+        # Placeholder leaders are labelled in the roster every node serves.
+        roster = httpx.get(f"{urls[3]}/federation/roster", timeout=5).json()["body"]
+        assert sum(n["placeholder"] for n in roster["nodes"]) == 4
+        assert {n["region"] for n in roster["nodes"]} == set(REGIONS)
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait(timeout=10)
+        log.close()
+    # Every node process is gone: nothing answers on the demo's ports any more.
+    for url in urls:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url + "/healthz", timeout=1)
+    assert "stopped south-america" in (tmp_path / "demo.log").read_text()
