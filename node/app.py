@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from federation.keys import SigningKey
 from node import roster
-from node.api import admin, events, federation, members, meta
+from node.api import admin, events, federation, members, meta, nodes
 from node.db.engine import writer
 from node.db.setup import open_database
 from node.home import load_key
@@ -105,6 +105,7 @@ def create_app(
         admin.router,
         federation.router,
         federation.metrics_router,
+        nodes.router,
     ):
         app.include_router(router)
     return app
