@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -24,6 +25,7 @@ from node.problems import BodyLimit, document, install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import Syncer
+from node.web import pages
 
 
 def create_app(
@@ -108,4 +110,8 @@ def create_app(
         nodes.router,
     ):
         app.include_router(router)
+    # Server-rendered pages (no JavaScript needed) and the files they use, shipped with
+    # the package: nothing is fetched from the internet at run time.
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

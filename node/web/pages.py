@@ -1,0 +1,297 @@
+"""The human-facing pages: server-rendered Jinja2, no JavaScript, no external assets.
+
+Query parameters are taken as plain strings and checked here, so that bad input gets an
+HTML error page (422) instead of the JSON problem the API routes answer with.
+
+Mounting (in ``create_app``)::
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlmodel import Session
+
+from federation.errors import HealthnetError
+from federation.signing import verify_envelope
+from node.api.federation import federation_status
+from node.api.reads import item, normal_language
+from node.db.projection import utc_text
+from node.db.search import ROW_COLUMNS, Page, search, to_row
+from node.db.search import Query as Search
+from node.db.store import ENTRIES, RECORDS
+from node.errors import InvalidInput
+from node.runtime import Runtime
+from node.web.views import (
+    _RECORD_ID,
+    _by_month,
+    _choice,
+    _country,
+    _event_view,
+    _next_link,
+    _params,
+    _safe_url,
+    _since,
+    _text,
+)
+from schemas.event import EventKind
+from schemas.geo import REGION_LABELS, Region
+from schemas.member import MemberKind
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 20
+
+
+templates.env.globals["safe_url"] = _safe_url
+templates.env.globals["region_label"] = lambda r: (
+    REGION_LABELS.get(Region(r), r) if r in set(Region) else r
+)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with Session(_runtime(request).engine) as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(_session)]
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status: int = 200
+) -> HTMLResponse:
+    settings = _runtime(request).settings
+    base = {
+        "serving": {
+            "name": settings.name,
+            "region": REGION_LABELS.get(settings.region, settings.region.value),
+            "node_id": settings.node_id,
+        },
+        "regions": [(r.value, REGION_LABELS[r]) for r in Region],
+    }
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status
+    )
+    return response
+
+
+def error_page(
+    request: Request, status: int, title: str, errors: list[tuple[str, str]]
+) -> HTMLResponse:
+    return render(request, "error.html", {"title": title, "errors": errors}, status=status)
+
+
+def bad_query(request: Request, exc: InvalidInput | HealthnetError) -> HTMLResponse:
+    errors = exc.errors if isinstance(exc, InvalidInput) else [("query", str(exc))]
+    return error_page(request, 422, "That search could not be run", errors)
+
+
+def _entry(session: Session, kind: str, record_id: str) -> dict[str, Any] | None:
+    row = session.execute(
+        select(*ROW_COLUMNS).where(ENTRIES.c.record_id == record_id, ENTRIES.c.kind == kind)
+    ).first()
+    return None if row is None else item(to_row(row, None), kind)
+
+
+def _names(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ENTRIES.c.record_id, ENTRIES.c.body).where(
+            ENTRIES.c.record_id.in_(sorted(ids)), ENTRIES.c.kind == "member"
+        )
+    ).all()
+    return {r.record_id: json.loads(r.body).get("name", r.record_id) for r in rows}
+
+
+def _node_name(request: Request, origin: str) -> str | None:
+    runtime = _runtime(request)
+    if origin == runtime.settings.node_id:
+        return runtime.settings.name
+    trust = request.app.state.syncer.trust
+    node = trust.nodes.get(origin) if trust is not None else None
+    return None if node is None else str(node.name)
+
+
+def verify_stored(request: Request, session: Session, record_id: str) -> dict[str, Any]:
+    """Verify the current stored envelope of a record against its origin's key."""
+    runtime = _runtime(request)
+    row = session.execute(
+        select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig).where(
+            RECORDS.c.record_id == record_id, RECORDS.c.current.is_(True)
+        )
+    ).first()
+    if row is None:
+        return {"ok": False, "detail": "no signed record is stored for this entry"}
+    try:
+        header = json.loads(row.header)
+        envelope = {
+            "record": header,
+            "body": None if row.body is None else json.loads(row.body),
+            "sig": row.sig,
+        }
+        origin, key_id, seq = str(header["origin"]), str(header["key_id"]), int(header["seq"])
+        trust = request.app.state.syncer.trust
+        if origin == runtime.settings.node_id and key_id == runtime.key.key_id:
+            public = runtime.key.private.public_key()
+        elif trust is not None:
+            public = trust.key_for(origin=origin, key_id=key_id, seq=seq)
+        else:
+            return {"ok": False, "detail": f"no roster holds the key {key_id} of {origin}"}
+        verify_envelope(envelope, public)
+    except (HealthnetError, ValueError, KeyError, TypeError) as exc:
+        return {"ok": False, "detail": f"signature NOT verified: {exc}"}
+    return {"ok": True, "key_id": key_id, "origin": origin, "seq": seq}
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def directory(request: Request, session: Db) -> HTMLResponse:
+    params = _params(request)
+    try:
+        query = Search(
+            kind="member",
+            limit=PAGE_SIZE,
+            q=_text(params, "q", 200),
+            region=_choice(params, "region", Region),
+            country=_country(params),
+            category=_choice(params, "kind", MemberKind),
+            topic=(_text(params, "topic", 60) or "").lower() or None,
+            language=normal_language(_text(params, "language", 35)),
+        )
+        page: Page = search(session, query, cursor=_text(params, "cursor", 600), count=True)
+    except (InvalidInput, HealthnetError) as exc:
+        return bad_query(request, exc)
+    return render(
+        request,
+        "directory.html",
+        {
+            "title": "Directory",
+            "params": params,
+            "kinds": [k.value for k in MemberKind],
+            "members": [item(r, "member") for r in page.rows],
+            "total": page.total,
+            "next": _next_link(params, page.next_cursor),
+        },
+    )
+
+
+@router.get("/m/{member_id}", response_class=HTMLResponse)
+def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
+    member = _entry(session, "member", member_id) if _RECORD_ID.match(member_id) else None
+    if member is None:
+        return error_page(request, 404, "No such member", [("id", f"no member {member_id}")])
+    runtime = _runtime(request)
+    upcoming = search(
+        session,
+        Search(
+            kind="event",
+            limit=50,
+            organizer=member_id,
+            ends_after=utc_text(runtime.clock()),
+        ),
+        cursor=None,
+        count=False,
+    )
+    return render(
+        request,
+        "member.html",
+        {
+            "title": member["name"],
+            "m": member,
+            "origin_name": _node_name(request, member["origin"]),
+            "check": verify_stored(request, session, member_id),
+            "events": [_event_view(item(r, "event")) for r in upcoming.rows],
+        },
+    )
+
+
+@router.get("/e", response_class=HTMLResponse)
+def events_page(request: Request, session: Db) -> HTMLResponse:
+    params = _params(request)
+    runtime = _runtime(request)
+    try:
+        since = _since(params, runtime.clock())
+        query = Search(
+            kind="event",
+            limit=PAGE_SIZE,
+            q=_text(params, "q", 200),
+            region=_choice(params, "region", Region),
+            category=_choice(params, "kind", EventKind),
+            ends_after=since,
+        )
+        page = search(session, query, cursor=_text(params, "cursor", 600), count=True)
+    except (InvalidInput, HealthnetError) as exc:
+        return bad_query(request, exc)
+    events = [_event_view(item(r, "event")) for r in page.rows]
+    return render(
+        request,
+        "events.html",
+        {
+            "title": "Events",
+            "params": params,
+            "kinds": [k.value for k in EventKind],
+            "months": _by_month(events),
+            "total": page.total,
+            "next": _next_link({**params, "from": since}, page.next_cursor),
+        },
+    )
+
+
+@router.get("/e/{event_id}", response_class=HTMLResponse)
+def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
+    event = _entry(session, "event", event_id) if _RECORD_ID.match(event_id) else None
+    if event is None:
+        return error_page(request, 404, "No such event", [("id", f"no event {event_id}")])
+    organizer = event.get("organizer")
+    names = _names(session, {organizer} if organizer else set())
+    return render(
+        request,
+        "event.html",
+        {
+            "title": event["title"],
+            "e": _event_view(event),
+            "organizer_name": names.get(organizer) if organizer else None,
+            "origin_name": _node_name(request, event["origin"]),
+        },
+    )
+
+
+@router.get("/n", response_class=HTMLResponse)
+def node_page(request: Request, session: Db) -> HTMLResponse:
+    runtime = _runtime(request)
+    settings = runtime.settings
+    status = federation_status(session, settings.node_id, request.app.state.syncer)
+    return render(
+        request,
+        "node.html",
+        {
+            "title": "This node",
+            "settings": settings,
+            "region_name": REGION_LABELS.get(settings.region, settings.region.value),
+            "key_id": runtime.key.key_id,
+            "public_key": runtime.key.public_b64,
+            "status": status,
+        },
+    )

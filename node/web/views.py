@@ -1,0 +1,128 @@
+"""Helpers of the pages: query-parameter checks (bad input becomes an HTML 422 page, via
+``InvalidInput``) and the small view models the templates read."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from node.db.projection import utc_text
+from node.errors import InvalidInput
+from schemas.event import EventKind
+from schemas.geo import Region
+from schemas.member import MemberKind
+
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_RECORD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+def _safe_url(value: object) -> str | None:
+    """Only http(s) URLs become links; anything else is shown as text."""
+    if isinstance(value, str) and value.lower().startswith(("https://", "http://")):
+        return value
+    return None
+
+
+# -- parameter checks ---------------------------------------------------------------------
+
+
+def _text(params: dict[str, str], name: str, max_length: int) -> str | None:
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) > max_length or "\x00" in value:
+        raise InvalidInput([(name, f"at most {max_length} characters")])
+    return value
+
+
+def _choice(
+    params: dict[str, str], name: str, allowed: type[Region | MemberKind | EventKind]
+) -> str | None:
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    if value not in {a.value for a in allowed}:
+        raise InvalidInput([(name, f"one of {', '.join(a.value for a in allowed)}")])
+    return value
+
+
+def _country(params: dict[str, str]) -> str | None:
+    value = params.get("country", "").strip()
+    if not value:
+        return None
+    if not _COUNTRY.match(value):
+        raise InvalidInput([("country", "a two-letter ISO country code, e.g. NL")])
+    return value.upper()
+
+
+def _since(params: dict[str, str], now: datetime) -> str:
+    """``from``: the instant "upcoming" is measured from. The next-page link carries it, so
+    the cursor still matches its query when the clock has moved on between two pages."""
+    value = params.get("from", "").strip()
+    if not value:
+        return utc_text(now)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return utc_text(parsed)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput([("from", "an ISO 8601 date-time, e.g. 2027-03-01T00:00:00Z")]) from exc
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items()}
+
+
+def _next_link(params: dict[str, str], cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    kept = {k: v for k, v in params.items() if v and k != "cursor"}
+    return "?" + urlencode({**kept, "cursor": cursor})
+
+
+# -- events helpers -------------------------------------------------------------------------
+
+
+def _local(text: str) -> str:
+    dt = datetime.fromisoformat(text)
+    return f"{dt.strftime('%a')} {dt.day} {MONTHS[dt.month - 1]} {dt.year}, {dt:%H:%M}"
+
+
+def _utc(text: str) -> str:
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return f"{dt.day} {MONTHS[dt.month - 1]} {dt.year}, {dt:%H:%M} UTC"
+
+
+def _event_view(data: dict[str, Any]) -> dict[str, Any]:
+    start = datetime.fromisoformat(data["starts_at"])
+    return {
+        **data,
+        "month": f"{MONTHS[start.month - 1]} {start.year}",
+        "when_local": f"{_local(data['starts_at'])} – {_local(data['ends_at'])}",
+        "when_utc": f"{_utc(data['starts_at_utc'])} – {_utc(data['ends_at_utc'])}",
+    }
+
+
+@dataclass
+class Month:
+    heading: str
+    events: list[dict[str, Any]]
+
+
+def _by_month(events: list[dict[str, Any]]) -> list[Month]:
+    months: list[Month] = []
+    for event in events:
+        if months and months[-1].heading == event["month"]:
+            months[-1].events.append(event)
+        else:
+            months.append(Month(event["month"], [event]))
+    return months
