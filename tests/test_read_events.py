@@ -80,11 +80,13 @@ def test_default_listing_is_events_not_yet_ended_by_start(node: Node, clock: Clo
     assert running["starts_at_utc"] == "2026-11-23T08:00:00Z"
     assert running["ends_at_utc"] == "2026-11-25T16:00:00Z"
 
-    clock.advance(seconds=1)  # "Ending Now" ended one second ago
-    assert titles(node)[:2] == ["Running Congress", "Starting Now Talk"]
-    clock.advance(days=1)  # 2026-11-25T12:00:01Z
+    # "Upcoming" is "not over before today (UTC)": an event that ended earlier today is still
+    # listed, and a cursor stays valid while the clock moves during one day.
+    clock.advance(seconds=1)  # "Ending Now" ended one second ago: still today
+    assert titles(node)[:3] == ["Running Congress", "Ending Now Workshop", "Starting Now Talk"]
+    clock.advance(days=1)  # 2026-11-25T12:00:01Z: yesterday's events are gone
     assert titles(node)[:2] == ["Running Congress", "Soon Meetup"]  # still in progress
-    clock.advance(hours=4)  # 16:00:01Z: the congress is over
+    clock.advance(hours=12)  # 2026-11-26T00:00:01Z: the congress ended yesterday
     assert titles(node) == ["Soon Meetup", "Later Webinar", "Latest Conference"]
     clock.advance(days=60)  # 2027-01-24
     assert titles(node) == ["Latest Conference"]
@@ -429,3 +431,14 @@ def test_nul_character_in_event_filters_is_not_a_server_error(node: Node) -> Non
     for params in ({"organizer": "abc\x00"}, {"topic": "social\x00media"}):
         r = node.client.get("/events", params=params)
         assert r.status_code in (200, 422), (params, r.status_code)
+
+
+def test_default_events_cursor_survives_the_clock_moving(node: Node, clock: Clock) -> None:
+    for day in range(1, 6):
+        add(node, title=f"Event {day}", starts_at=f"2027-02-0{day}T09:00",
+            ends_at=f"2027-02-0{day}T17:00")
+    first = page(node, limit=2)
+    clock.advance(minutes=30)  # the same day: the default "upcoming" query is unchanged
+    r = node.client.get("/events", params={"limit": 2, "cursor": first["next_cursor"]})
+    assert r.status_code == 200, r.text
+    assert [e["title"] for e in r.json()["items"]] == ["Event 3", "Event 4"]

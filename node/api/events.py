@@ -66,8 +66,11 @@ def list_events(
     ends_after = _instant(from_, "query.from")
     starts_before = _instant(to, "query.to")
     if ends_after is None and starts_before is None:
-        # Upcoming by default: anything not yet over, so a running conference still shows.
-        ends_after = utc_text(runtime.clock())
+        # Upcoming by default: anything not over before today (UTC), so a running conference
+        # still shows. A day, not "now": the instant is part of the cursor's query, and a
+        # cursor must stay valid while a client pages (it would not if "now" moved).
+        today = runtime.clock().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        ends_after = utc_text(today)
     query = Search(
         kind="event",
         limit=check_limit(limit, runtime.settings.max_page_size),
