@@ -13,12 +13,12 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
 from federation.canonical import b64url_decode, canonical_bytes, sha256_tag
 from federation.errors import BadSignature, BodyMismatch, HealthnetError, SignatureError
+from federation.signing import verify_bytes
 from federation.trust import Trust
 from schemas.event import EventBody
 from schemas.member import MemberBody
@@ -73,20 +73,14 @@ def prepare(raw: Any, trust: Trust, *, origin: str) -> Candidate:
 def verify(candidate: Candidate) -> None:
     """The signature check alone: the expensive part, safe to run on several threads
     (it releases the GIL)."""
-    try:
-        candidate.public.verify(candidate.signature, candidate.header_bytes)
-    except InvalidSignature as exc:
-        header = candidate.header
-        raise BadSignature(
-            "signature does not verify", origin=str(header["origin"]), key_id=str(header["key_id"])
-        ) from exc
-
-
-def check(raw: Any, trust: Trust, *, origin: str) -> dict[str, Any]:
-    """Full verification of one received envelope, or raise. Returns the envelope dict."""
-    candidate = prepare(raw, trust, origin=origin)
-    verify(candidate)
-    return candidate.raw
+    header = candidate.header
+    verify_bytes(
+        candidate.header_bytes,
+        candidate.signature,
+        candidate.public,
+        origin=header["origin"],
+        key_id=header["key_id"],
+    )
 
 
 def reason_of(exc: Exception) -> str:

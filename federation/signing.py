@@ -104,12 +104,20 @@ def verify_header(header: Mapping[str, Any], sig: str, public: Ed25519PublicKey)
         raise BadSignature(
             "signature is not base64url", origin=str(origin), key_id=str(key_id)
         ) from exc
-    if len(raw_sig) != 64:
+    verify_bytes(canonical_bytes(dict(header)), raw_sig, public, origin=origin, key_id=key_id)
+
+
+def verify_bytes(
+    header_bytes: bytes, signature: bytes, public: Ed25519PublicKey, *, origin: Any, key_id: Any
+) -> None:
+    """The Ed25519 check over already-canonical header bytes, raising ``BadSignature`` that
+    names the origin and key. Ingest calls this directly (it has the bytes already)."""
+    if len(signature) != 64:
         raise BadSignature(
             "an Ed25519 signature is 64 bytes", origin=str(origin), key_id=str(key_id)
         )
     try:
-        public.verify(raw_sig, canonical_bytes(dict(header)))
+        public.verify(signature, header_bytes)
     except InvalidSignature as exc:
         raise BadSignature(
             "signature does not verify", origin=str(origin), key_id=str(key_id)

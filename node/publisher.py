@@ -8,7 +8,7 @@ clock (``now``) and commits; a raised error means nothing was written.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -44,7 +44,6 @@ class Outcome:
     draft: Draft
     envelope: dict[str, Any] | None = None  # None: unchanged, nothing written
     previous_version: int | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from federation import digest
 from federation.canonical import sha256_tag
 from node import roster
-from node.db.store import RECORDS, SEQUENCES
+from node.db.store import QUARANTINE, RECORDS, SEQUENCES
 from node.db.tables import Peer, Quarantine
 from node.deps import RuntimeDep, SessionDep
 from node.errors import InvalidInput, NotFound
@@ -26,8 +26,6 @@ from node.problems import responses
 from node.sync import Syncer
 from schemas.record import MAX_SAFE_INTEGER, Envelope
 from schemas.sync import MAX_PAGE_RECORDS, Heads, Nudge, OriginHead, RangeDigest, RecordPage
-
-QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
 
 router = APIRouter(
     prefix="/federation", tags=["federation"], responses=responses(404, 413, 422, 429)

@@ -32,8 +32,6 @@ from schemas.record import MAX_SAFE_INTEGER
 
 log = logging.getLogger(__name__)
 
-QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
-
 
 @dataclass
 class PageResult:
@@ -284,10 +282,10 @@ def _quarantine(
             select(func.count())
             .select_from(Quarantine)
             .where(
-                QUARANTINE.c.peer == peer,
-                QUARANTINE.c.origin == origin,
-                QUARANTINE.c.seq == seq,
-                QUARANTINE.c.reason == reason,
+                store.QUARANTINE.c.peer == peer,
+                store.QUARANTINE.c.origin == origin,
+                store.QUARANTINE.c.seq == seq,
+                store.QUARANTINE.c.reason == reason,
             )
         ).scalar_one()
         if seen:
