@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from federation.keys import SigningKey
 from node import roster
-from node.api import admin, events, federation, members, meta, nodes
+from node.api import admin, events, federation, members, meta, network, nodes
 from node.db.engine import writer
 from node.db.setup import open_database
 from node.home import load_key
@@ -25,7 +25,7 @@ from node.problems import BodyLimit, document, install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import Syncer
-from node.web import pages
+from node.web import pages, world
 
 
 def create_app(
@@ -113,5 +113,7 @@ def create_app(
     # Server-rendered pages (no JavaScript needed) and the files they use, shipped with
     # the package: nothing is fetched from the internet at run time.
     app.include_router(pages.router)
+    app.include_router(world.router)  # /world and /nearest
+    app.include_router(network.router)  # GET /network, which /world polls
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

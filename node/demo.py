@@ -263,7 +263,7 @@ def run(
             console.print("[red]the nodes did not agree in time[/]; see the serve.log files")
             return 1
         console.print("all nodes agree: every node serves the whole world's directory")
-        console.print(f"worldwide view (hub): {demo.url(demo.topology[0])}/federation/status")
+        console.print(f"worldwide view (hub): {demo.url(demo.topology[0])}/world")
         if exit_when_synced:
             return 0
         console.print("Ctrl-C stops the federation")

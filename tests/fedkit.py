@@ -6,6 +6,7 @@ node "down" (connection refused) to simulate partitions. No sockets are opened.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,15 @@ from node.db.engine import writer
 from node.home import init_home
 from node.settings import NodeSettings
 from schemas.geo import Region
+
+
+async def settle() -> None:
+    """Let background pulls started by nudges finish, so every test is deterministic."""
+    for _ in range(20):
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if not tasks:
+            return
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Net(httpx.AsyncBaseTransport):

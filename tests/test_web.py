@@ -65,7 +65,7 @@ def test_every_page_has_nav_serving_node_and_accessibility_basics(web: Node) -> 
         assert "<main" in text and "<nav" in text and "<footer" in text
         for link in ('href="/"', 'href="/e"', 'href="/n"', 'href="/docs"'):
             assert link in text
-        assert "Served by <strong>Radboud UMC</strong> (Europe)" in text
+        assert 'Served by <strong id="served-by">Radboud UMC</strong> (Europe)' in text
         assert "<script" not in text  # no JavaScript at all
     css = web.client.get("/static/style.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
@@ -301,7 +301,7 @@ def test_federated_member_verifies_with_the_origin_key_and_peers_show(
                 page = await client.get(f"/m/{mid}")
                 node_page = await client.get("/n")
             assert page.status_code == 200
-            assert "Served by <strong>Mayo Clinic</strong> (North America)" in page.text
+            assert 'Served by <strong id="served-by">Mayo Clinic</strong> (North America)' in page.text
             key_id = europe.app.state.runtime.key.key_id
             assert f"Signature verified with key {key_id} of Radboud UMC" in page.text
             assert europe.node_id in page.text

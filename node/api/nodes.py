@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,7 +12,7 @@ from node.errors import NotFound
 from node.problems import responses
 from node.sync import Syncer
 from schemas.geo import haversine_km
-from schemas.roster import NodeStatus
+from schemas.roster import NodeStatus, RosterNode
 
 router = APIRouter(prefix="/nodes", tags=["node"], responses=responses(404, 422))
 
@@ -29,21 +30,11 @@ class NearNode(BaseModel):
     serving: bool  # the node answering this request
 
 
-@router.get("/nearest", response_model=list[NearNode])
-def nearest(
-    request: Request,
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    lon: Annotated[float, Query(ge=-180, le=180)],
-) -> list[NearNode]:
-    """Active nodes of the roster by great-circle distance from (lat, lon); nodes without a
-    location come last. Every node answers from its own copy of the roster."""
-    syncer: Syncer = request.app.state.syncer
-    trust = syncer.trust
-    if trust is None:
-        raise NotFound("this node holds no roster")
-    me = request.app.state.runtime.settings.node_id
+def rank(nodes: Iterable[RosterNode], *, me: str, lat: float, lon: float) -> list[NearNode]:
+    """Active nodes by great-circle distance from (lat, lon); nodes without a location come
+    last. Pure: the pages and the API rank with this one function."""
     found = []
-    for node in trust.nodes.values():
+    for node in nodes:
         if node.status is not NodeStatus.ACTIVE:
             continue
         distance = None
@@ -65,3 +56,19 @@ def nearest(
         )
     found.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0, n.name))
     return found
+
+
+@router.get("/nearest", response_model=list[NearNode])
+def nearest(
+    request: Request,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> list[NearNode]:
+    """Active nodes of the roster by great-circle distance from (lat, lon); nodes without a
+    location come last. Every node answers from its own copy of the roster."""
+    syncer: Syncer = request.app.state.syncer
+    trust = syncer.trust
+    if trust is None:
+        raise NotFound("this node holds no roster")
+    me = request.app.state.runtime.settings.node_id
+    return rank(trust.nodes.values(), me=me, lat=lat, lon=lon)

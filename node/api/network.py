@@ -1,0 +1,18 @@
+"""``GET /network``: the worldwide view as JSON (the ``/world`` page polls it)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from node.deps import RuntimeDep, SessionDep
+from node.network import NetworkView, network_view
+
+router = APIRouter(tags=["node"])
+
+
+@router.get("/network", response_model=NetworkView)
+def network(session: SessionDep, runtime: RuntimeDep, request: Request) -> NetworkView:
+    """Members and upcoming events per region, the regions still without a leader, and every
+    roster node's health as seen from this node: last contact, records behind and ahead,
+    digest agreement, quarantined records and equivocation alarms."""
+    return network_view(session, runtime=runtime, syncer=request.app.state.syncer)

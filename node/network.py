@@ -1,0 +1,220 @@
+"""The worldwide view: every region's members and events and every node's health, as seen
+from the node answering (on the hub, that is every node: the hub pulls from all of them).
+
+This module gathers the inputs (counts, the roster, per-peer sync state, the heads each
+peer last showed us, quarantine and alarms) and hands them to the pure verdicts in
+``federation.health``. ``GET /network`` serves it as JSON and the ``/world`` page draws it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from federation import health
+from node.db.projection import utc_text
+from node.db.store import ENTRIES, QUARANTINE, SEQUENCES
+from node.db.tables import Peer
+from node.roster import self_entry
+from node.runtime import Runtime
+from node.sync import Syncer
+from schemas.geo import REGION_LABELS, Region
+from schemas.roster import NodeStatus
+
+
+class RegionView(BaseModel):
+    region: str
+    label: str
+    members: int
+    events: int  # upcoming: not over before today (UTC), as on /events
+    leader: str | None  # the organization leading the region; None: still to be appointed
+    node_id: str | None  # the node serving the region (a placeholder one, if no leader yet)
+    node_name: str | None
+    node_url: str | None
+
+
+class NodeView(BaseModel):
+    node_id: str
+    name: str
+    leader: str
+    region: str
+    url: str
+    status: str  # in the roster: active, suspended, revoked
+    placeholder: bool
+    hub: bool
+    serving: bool
+    latitude: float | None
+    longitude: float | None
+    health: health.Verdict
+    last_contact: str | None  # last successful pull from it (this node: now)
+    seconds_since_contact: float | None
+    failures: int
+    last_error: str
+    behind: int | None  # records it lacks that the serving node holds
+    ahead: int | None  # records it holds that the serving node still lacks
+    agrees: bool | None  # digests of every origin equal to the serving node's
+    diverged: list[str]
+    quarantined: int  # records refused from it (as a relay) or signed by it
+    alarms: int  # equivocation evidence held against it
+
+
+class NetworkView(BaseModel):
+    served_by: str
+    served_by_name: str
+    hub: str | None
+    roster_version: int
+    generated_at: str
+    members: int
+    events: int
+    quarantined: int
+    alarms: int
+    regions: list[RegionView]
+    nodes: list[NodeView]
+    without_leader: list[str]  # region labels whose leader is still to be appointed
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _counts(session: Session, today: str) -> dict[tuple[str, str], int]:
+    members = session.execute(
+        select(ENTRIES.c.region, func.count())
+        .where(ENTRIES.c.kind == "member")
+        .group_by(ENTRIES.c.region)
+    ).all()
+    events = session.execute(
+        select(ENTRIES.c.region, func.count())
+        .where(ENTRIES.c.kind == "event", ENTRIES.c.ends_at >= today)
+        .group_by(ENTRIES.c.region)
+    ).all()
+    counts = {("member", r): n for r, n in members}
+    counts.update({("event", r): n for r, n in events})
+    return counts
+
+
+def _by_node(session: Session, column: str, reason: str | None = None) -> dict[str, int]:
+    col = QUARANTINE.c[column]
+    query = select(col, func.count()).group_by(col)
+    if reason is not None:
+        query = query.where(QUARANTINE.c.reason == reason)
+    return {k: n for k, n in session.execute(query).all() if k}
+
+
+def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> NetworkView:
+    settings, now = runtime.settings, runtime.clock().astimezone(UTC)
+    today = utc_text(now.replace(hour=0, minute=0, second=0, microsecond=0))
+    counts = _counts(session, today)
+    mine: dict[str, health.Head] = {
+        r.origin: (r.last_seq, r.digest)
+        for r in session.execute(select(SEQUENCES).where(SEQUENCES.c.last_seq > 0)).all()
+    }
+    states = {p.node_id: p for p in session.execute(select(Peer)).scalars()}
+    # Equivocation is charged to the origin that signed twice; other refusals to both the
+    # relay that passed the record on and the origin it claims.
+    alarms = _by_node(session, "origin", "equivocation")
+    refused = _by_node(session, "peer")
+    for origin, n in _by_node(session, "origin").items():
+        refused[origin] = refused.get(origin, 0) + n
+    trust = syncer.trust
+    roster_nodes = list(trust.nodes.values()) if trust else []
+    if all(n.node_id != settings.node_id for n in roster_nodes):
+        # Not (yet) admitted, or no roster at all: the node still shows itself.
+        roster_nodes.insert(0, self_entry(settings, runtime.key))
+
+    nodes = []
+    for node in roster_nodes:
+        me = node.node_id == settings.node_id
+        state = states.get(node.node_id)
+        theirs = syncer.heads.get(node.node_id)
+        comparison = None
+        if me:
+            comparison = health.compare(mine, mine)
+        elif theirs is not None:
+            comparison = health.compare(
+                mine, {h.origin: (h.last_seq, h.digest) for h in theirs.origins}
+            )
+        contact = None
+        if state is not None:
+            contact = health.Contact(
+                _parse(state.last_attempt), _parse(state.last_success), state.failures
+            )
+        active = node.status is NodeStatus.ACTIVE
+        verdict = (
+            health.Verdict.SELF
+            if me and not alarms.get(node.node_id)
+            else health.verdict(
+                active=active,
+                contact=contact,
+                comparison=comparison,
+                alarms=alarms.get(node.node_id, 0),
+            )
+        )
+        last = now if me else (contact.last_success if contact else None)
+        nodes.append(
+            NodeView(
+                node_id=node.node_id,
+                name=node.name,
+                leader=node.leader,
+                region=node.region.value,
+                url=node.url,
+                status=node.status.value,
+                placeholder=node.placeholder,
+                hub=trust is not None and node.node_id == trust.hub,
+                serving=me,
+                latitude=node.latitude,
+                longitude=node.longitude,
+                health=verdict,
+                last_contact=utc_text(last) if last else None,
+                seconds_since_contact=health.seconds_since(last, now),
+                failures=state.failures if state and not me else 0,
+                last_error=state.last_error if state and not me else "",
+                behind=comparison.behind if comparison else None,
+                ahead=comparison.ahead if comparison else None,
+                agrees=(comparison.in_sync if comparison else None),
+                diverged=list(comparison.diverged) if comparison else [],
+                quarantined=refused.get(node.node_id, 0),
+                alarms=alarms.get(node.node_id, 0),
+            )
+        )
+    nodes.sort(key=lambda n: (list(Region).index(Region(n.region)), not n.hub, n.name))
+
+    regions = []
+    for region in Region:
+        # Appointed leaders first, then a placeholder node standing in for one.
+        serving = sorted(
+            (n for n in nodes if n.region == region.value and n.status == "active"),
+            key=lambda n: n.placeholder,
+        )
+        lead = serving[0] if serving else None
+        regions.append(
+            RegionView(
+                region=region.value,
+                label=REGION_LABELS[region],
+                members=counts.get(("member", region.value), 0),
+                events=counts.get(("event", region.value), 0),
+                leader=lead.leader if lead and not lead.placeholder else None,
+                node_id=lead.node_id if lead else None,
+                node_name=lead.name if lead else None,
+                node_url=lead.url if lead else None,
+            )
+        )
+    return NetworkView(
+        served_by=settings.node_id,
+        served_by_name=settings.name,
+        hub=trust.hub if trust else None,
+        roster_version=trust.version if trust else 0,
+        generated_at=utc_text(now),
+        members=sum(r.members for r in regions),
+        events=sum(r.events for r in regions),
+        quarantined=sum(_by_node(session, "reason").values()),
+        alarms=sum(alarms.values()),
+        regions=regions,
+        nodes=nodes,
+        without_leader=[r.label for r in regions if r.leader is None],
+    )

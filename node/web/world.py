@@ -1,0 +1,105 @@
+"""The worldwide view (``/world``) and the nearest-directory chooser (``/nearest``).
+
+Both pages work without JavaScript. With it, ``/world`` refreshes its figures from
+``GET /network`` every few seconds, and ``/nearest`` offers "use my location", which asks
+the browser for a position only when the person presses the button.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from node.api.nodes import rank
+from node.errors import InvalidInput
+from node.network import network_view
+from node.web import places, worldmap
+from node.web.pages import Db, _runtime, bad_query, render
+from node.web.views import _params, _text
+
+router = APIRouter(include_in_schema=False)
+
+REFRESH_SECONDS = 5
+
+
+def ago(seconds: float | None) -> str:
+    """A contact time as people read it; world.js writes the same wording."""
+    if seconds is None:
+        return "never"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return "just now" if seconds < 2 else f"{int(seconds)} s ago"
+
+
+@router.get("/world", response_class=HTMLResponse)
+def world_page(request: Request, session: Db) -> HTMLResponse:
+    view = network_view(session, runtime=_runtime(request), syncer=request.app.state.syncer)
+    markers = [
+        {"node": n, "x": xy[0], "y": xy[1]}
+        for n in view.nodes
+        if n.latitude is not None and n.longitude is not None
+        for xy in [worldmap.point(n.latitude, n.longitude)]
+    ]
+    return render(
+        request,
+        "world.html",
+        {
+            "title": "The network worldwide",
+            "view": view,
+            "shapes": worldmap.world_map(),
+            "width": worldmap.WIDTH,
+            "height": worldmap.HEIGHT,
+            "anchors": worldmap.anchors(),
+            "markers": markers,
+            "refresh_ms": REFRESH_SECONDS * 1000,
+            "ago": ago,
+        },
+    )
+
+
+def _coordinate(params: dict[str, str], name: str, limit: float) -> float | None:
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise InvalidInput([(name, "a number of degrees, e.g. 51.84")]) from exc
+    if not -limit <= number <= limit:  # also refuses nan and inf
+        raise InvalidInput([(name, f"between -{limit:g} and {limit:g} degrees")])
+    return number
+
+
+@router.get("/nearest", response_class=HTMLResponse)
+def nearest_page(request: Request) -> HTMLResponse:
+    """Choose the nearest directory: from a city typed in, or from coordinates (which the
+    "use my location" button fills in, with the person's consent)."""
+    params = _params(request)
+    context: dict[str, Any] = {"title": "Find your nearest directory", "params": params}
+    try:
+        city = _text(params, "city", 100)
+        lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "lon", 180)
+        if (lat is None) != (lon is None):
+            raise InvalidInput([("lat" if lat is None else "lon", "give both lat and lon")])
+    except InvalidInput as exc:
+        return bad_query(request, exc)
+    origin = None
+    if lat is not None and lon is not None:
+        origin = _text(params, "place", 200) or f"{lat:.4f}, {lon:.4f}"
+    elif city:
+        matches = places.find(city)
+        context["matches"] = matches[1:]
+        if not matches:
+            context["not_found"] = city
+        else:
+            best = matches[0]
+            lat, lon, origin = best.latitude, best.longitude, best.label
+    trust = request.app.state.syncer.trust
+    if origin is not None and lat is not None and lon is not None and trust is not None:
+        me = _runtime(request).settings.node_id
+        context["origin"] = origin
+        context["ranked"] = rank(trust.nodes.values(), me=me, lat=lat, lon=lon)
+    return render(request, "nearest.html", context)

@@ -1,0 +1,254 @@
+"""The web pages in a real browser: Debian's chromium, driven by Playwright, against the six
+real node processes of `healthnet demo`.
+
+Screenshots of the main pages are saved under ``test-artifacts/screenshots`` (or
+``$HEALTHNET_ARTIFACTS/screenshots``). Without /usr/bin/chromium the tests are skipped, and
+in CI they fail instead: `.ci/run` installs the package.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import IN_CI
+from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from test_demo import REGIONS, _free_base, _serves_everything
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Headless, no sandbox (CI runs as root), and none of Chromium's own calls to the internet.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("HEALTHNET_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Demo:
+    urls: dict[str, str]  # region -> base URL
+    data: Path
+
+    @property
+    def hub(self) -> str:
+        return self.urls["north-america"]
+
+
+def _agree(urls: list[str]) -> bool:
+    try:
+        heads = [httpx.get(f"{u}/federation/heads", timeout=3).json()["origins"] for u in urls]
+    except (httpx.HTTPError, ValueError, KeyError):
+        return False
+    views = [{o["origin"]: (o["last_seq"], o["digest"]) for o in h} for h in heads]
+    return len(views[0]) == 6 and all(v == views[0] for v in views)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    root = tmp_path_factory.mktemp("browser-demo")
+    base = _free_base()
+    urls = {region: f"http://127.0.0.1:{base + i}" for i, region in enumerate(REGIONS)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHNET_")}
+    log = (root / "demo.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "demo", "--port-base", str(base),
+         "--data", str(root / "data")],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 150
+        ready = False
+        while time.monotonic() < deadline and not ready:
+            assert proc.poll() is None, (root / "demo.log").read_text()
+            ready = all(_serves_everything(u) for u in urls.values()) and _agree(
+                list(urls.values())
+            )
+            if not ready:
+                time.sleep(1)
+        assert ready, (root / "demo.log").read_text()[-3000:]
+        yield Demo(urls, root / "data")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        (pytest.fail if IN_CI else pytest.skip)(f"no chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page that records every URL it asks for: none may leave 127.0.0.1."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    seen: list[str] = []
+    pg.on("request", lambda r: seen.append(r.url))
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+    outside = [u for u in seen if not u.startswith(("http://127.0.0.1:", "data:", "about:"))]
+    assert outside == [], f"pages fetched from outside: {outside}"
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_search_and_filter_the_directory(demo: Demo, page: Page) -> None:
+    page.goto(demo.hub + "/")
+    expect(page.locator("#served-by")).to_have_text("Mayo Clinic")
+    everyone = page.locator("ul.results > li")
+    expect(everyone.first).to_be_visible()
+    page.get_by_label("Region").select_option("europe")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"region=europe"))
+    names = page.locator("ul.results .name").all_inner_texts()
+    assert names and any("Radboud" in n for n in names)
+    total_europe = len(names)
+    # The result count matches the list (the sample has fewer than a page per region).
+    expect(page.locator("#results .count")).to_have_text(str(total_europe))
+    # Full text narrows further, whatever the case and accents.
+    page.get_by_label("Search", exact=True).fill("radboud")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("ul.results .name")).to_have_count(1)
+    expect(page.locator("ul.results .name").first).to_contain_text("Radboud")
+    assert total_europe >= 2
+    shot(page, "directory-search")
+
+
+def test_open_a_member_and_follow_to_its_events(demo: Demo, page: Page) -> None:
+    # On the Europe node, open Radboud UMC: its record came from Europe's own node.
+    page.goto(demo.urls["europe"] + "/?q=Radboud")
+    page.locator("ul.results a.name").first.click()
+    expect(page.locator("h1")).to_contain_text("Radboud")
+    expect(page.locator(".notice.good")).to_contain_text("Signature verified with key")
+    social = page.locator("a[href^='https://']")
+    assert social.count() >= 1
+    shot(page, "member")
+    events = page.locator("a[href^='/e/']")
+    assert events.count() >= 1, "the member page lists the member's events"
+    title = events.first.inner_text()
+    events.first.click()
+    expect(page.locator("h1")).to_have_text(title)
+    expect(page.get_by_text("Radboud", exact=False).first).to_be_visible()
+    shot(page, "event")
+    page.goto(demo.urls["europe"] + "/e")
+    expect(page.locator("h2").first).to_be_visible()  # grouped by month
+    shot(page, "events")
+
+
+def test_world_view_shows_six_regions_and_every_nodes_health_live(
+    demo: Demo, page: Page
+) -> None:
+    page.goto(demo.hub + "/world")
+    regions = page.locator("table.regions tbody tr")
+    expect(regions).to_have_count(6)
+    labels = regions.locator("th").all_inner_texts()
+    assert labels == [
+        "North America", "Europe", "Africa", "Asia", "Australia/Oceania", "South America",
+    ]
+    for row in regions.all():
+        assert int(row.locator('[data-field="members"]').inner_text()) >= 1
+    expect(page.locator("#without-leader")).to_contain_text(
+        "Africa, Asia, Australia/Oceania, South America"
+    )
+    health = page.locator("table.health tbody tr")
+    expect(health).to_have_count(6)
+    # Every peer the hub pulls from is in sync with it; the hub itself is "self".
+    for row in health.all():
+        expect(row.locator('[data-field="health"]')).to_have_text(re.compile(r"^(self|in-sync)$"))
+    expect(page.locator("svg circle.node")).to_have_count(6)
+    expect(page.locator("svg path").first).to_be_visible()
+    # The page refreshes itself: the live line changes without a reload.
+    page.evaluate("window.__same_page = true")
+    expect(page.locator("[data-live]")).to_contain_text("Live: updated", timeout=15_000)
+    first = page.locator("#network").get_attribute("data-updated")
+    page.wait_for_function(
+        f"document.getElementById('network').dataset.updated !== {first!r}", timeout=20_000
+    )
+    assert page.evaluate("window.__same_page") is True
+    shot(page, "world")
+
+
+def test_world_view_counts_a_new_member_without_reloading(demo: Demo, page: Page) -> None:
+    """A member written on Oceania's node reaches the hub by sync, and the hub's open world
+    view shows the new count by itself."""
+    page.goto(demo.hub + "/world")
+    cell = page.locator('table.regions tr[data-region="oceania"] [data-field="members"]')
+    before = int(cell.inner_text())
+    page.evaluate("window.__same_page = true")
+    token = subprocess.run(
+        [sys.executable, "-m", "node.cli", "token", "create", str(demo.data / "oceania")],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()
+    body = {
+        "name": "Royal Darwin Hospital", "kind": "hospital", "region": "oceania",
+        "country": "AU", "city": "Darwin", "latitude": -12.35, "longitude": 130.88,
+    }
+    r = httpx.post(demo.urls["oceania"] + "/admin/members", json=body,
+                   headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 201, r.text
+    expect(cell).to_have_text(str(before + 1), timeout=30_000)
+    assert page.evaluate("window.__same_page") is True
+
+
+def test_choose_the_nearest_node_from_a_city(demo: Demo, page: Page) -> None:
+    page.goto(demo.urls["asia"] + "/")
+    page.get_by_role("link", name="Find your nearest node").click()
+    page.get_by_label("Your city").fill("Nijmegen")
+    page.get_by_role("button", name="Find", exact=True).click()
+    expect(page.locator("#verdict")).to_contain_text("Radboud University Nijmegen Medical Centre")
+    shot(page, "nearest")
+    page.locator("#go-nearest").click()
+    expect(page.locator("#served-by")).to_have_text("Radboud University Nijmegen Medical Centre")
+    assert page.url.startswith(demo.urls["europe"])
+
+
+def test_choose_the_nearest_node_from_the_browsers_location(
+    demo: Demo, browser: Browser
+) -> None:
+    # The person consents (the permission is granted) and stands in Sydney.
+    context = browser.new_context(
+        geolocation={"latitude": -33.87, "longitude": 151.21}, permissions=["geolocation"]
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(demo.urls["europe"] + "/nearest")
+        requests: list[Request] = []
+        page.on("request", lambda r: requests.append(r))
+        page.get_by_role("button", name="Use my location").click()
+        expect(page.locator("#verdict")).to_contain_text("Australia/Oceania community node")
+        expect(page.locator("ol.ranked li").first).to_contain_text("Australia/Oceania")
+        assert any("lat=-33.87" in r.url for r in requests)
+        shot(page, "nearest-location")
+    finally:
+        context.close()
