@@ -17,6 +17,7 @@ from sqlmodel import Session
 from federation.keys import SigningKey
 from node import roster
 from node.api import admin, events, federation, members, meta, network, nodes
+from node.api import schemas as published_schemas
 from node.db.engine import writer
 from node.db.setup import open_database
 from node.home import load_key
@@ -108,6 +109,7 @@ def create_app(
         federation.router,
         federation.metrics_router,
         nodes.router,
+        published_schemas.router,
     ):
         app.include_router(router)
     # Server-rendered pages (no JavaScript needed) and the files they use, shipped with

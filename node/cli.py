@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from federation import keys
 from federation.errors import HealthnetError
-from node import cli_federation, tokens
+from node import cli_federation, cli_schemas, tokens
 from node.db import migrate
 from node.db.engine import make_engine, writer
 from node.db.setup import open_database
@@ -43,6 +43,7 @@ app = typer.Typer(
 token_app = typer.Typer(help="Bearer tokens for the admin API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 cli_federation.register(app)
+cli_schemas.register(app)
 
 out = Console()
 err = Console(stderr=True)

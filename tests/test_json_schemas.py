@@ -1,0 +1,399 @@
+"""The published JSON Schemas (docs/SCHEMAS.md): up to date with the models, valid draft
+2020-12, and true to what a node really serves.
+
+The checks run on ``jsonschema``, an implementation independent of pydantic: the point of
+publishing is that other tools can rely on the documents, so they are tested the way those
+tools would use them, against real responses of a node on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clikit import hn
+from conftest import Clock, Node, event_body, make_node, member_body
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError, field_validator
+from sqlmodel import Session
+
+from federation import keys
+from federation.roster import with_node
+from node import roster
+from node.cli_schemas import PUBLISHED_DIR, stale
+from node.db.engine import writer
+from schemas import published
+from schemas.event import EventBody
+from schemas.member import MemberBody
+from schemas.published_rules import UNCHECKED
+from schemas.record import Envelope
+from schemas.roster import RosterKey, RosterNode
+
+VECTORS = Path(__file__).parent / "vectors" / "record_vectors.json"
+
+
+def load(name: str) -> dict[str, Any]:
+    return dict(json.loads((PUBLISHED_DIR / name).read_text(encoding="utf-8")))
+
+
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def assert_valid(name: str, instance: Any) -> None:
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in validator(name).iter_errors(instance)
+    ]
+    assert not errors, (name, errors[:5], instance)
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+NAMES = [spec.name for spec in published.SPECS]
+
+
+# 1. The committed files are what the models generate.
+
+
+def test_published_files_match_the_models() -> None:
+    problems = stale(PUBLISHED_DIR, published.files())
+    assert not problems, (
+        "the published JSON Schemas are stale (models changed?): "
+        + "; ".join(problems)
+        + ". Run `healthnet schemas` and commit schemas/json/."
+    )
+
+
+def test_schemas_command_writes_and_checks(tmp_path: Path) -> None:
+    hn("schemas", "--check")
+    hn("schemas", "--out", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(published.files())
+    hn("schemas", "--check", "--out", tmp_path)
+    (tmp_path / "member.schema.json").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "old.schema.json").write_text("{}\n", encoding="utf-8")
+    result = hn("schemas", "--check", "--out", tmp_path, code=1)
+    assert "member.schema.json: out of date" in result.stderr
+    assert "old.schema.json: no longer generated" in result.stderr
+    assert "run `healthnet schemas`" in result.stderr
+    hn("schemas", "--out", tmp_path)  # rewrites the stale file, leaves the stray one alone
+    assert (tmp_path / "member.schema.json").read_text() == published.files()["member.schema.json"]
+    assert (tmp_path / "old.schema.json").exists()
+
+
+def test_a_validator_without_a_rule_stops_the_generation() -> None:
+    """A custom check that JSON Schema would silently drop must be decided on, not lost."""
+
+    class Stricter(MemberBody):
+        @field_validator("name")
+        @classmethod
+        def _no_shouting(cls, value: str) -> str:
+            return value
+
+    spec = published.Spec("x.schema.json", "x", "x", Stricter, "validation")
+    with pytest.raises(LookupError, match="Stricter._no_shouting has no entry"):
+        published.document(spec)
+
+
+# 2. Every document is a valid 2020-12 schema, self-contained, with portable patterns.
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_documents_are_valid_2020_12(name: str) -> None:
+    doc = load(name)
+    Draft202012Validator.check_schema(doc)
+    assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert doc["$id"] == f"/schemas/{name}"
+    assert doc["title"] and doc["description"]
+    refs = {item["$ref"] for item in walk(doc) if isinstance(item.get("$ref"), str)}
+    for ref in refs:  # self-contained: every ref points into this document's $defs
+        assert ref == "#" or ref.removeprefix("#/$defs/") in doc.get("$defs", {}), ref
+    # extra="forbid" on every model: no model schema lets unknown members through
+    for model in [doc, *doc.get("$defs", {}).values()]:
+        if "properties" in model:
+            assert model["additionalProperties"] is False, model["title"]
+
+
+def test_index_lists_every_document() -> None:
+    index = load("index.json")
+    assert [s["name"] for s in index["schemas"]] == NAMES
+    assert all(s["url"] == f"/schemas/{s['name']}" for s in index["schemas"])
+    assert sorted(p.name for p in PUBLISHED_DIR.glob("*.json")) == sorted([*NAMES, "index.json"])
+
+
+def test_patterns_are_ecma_262() -> None:
+    """2020-12 patterns are ECMA-262 regular expressions, not Python ones. ``\\d`` is valid
+    in both but means any Unicode digit in Python's ``re``, so the documents avoid it."""
+    python_only = re.compile(r"\(\?P|\(\?[aiLmsux]|\\[AZzd]|\(\?#|\[\[:")
+    patterns = sorted({i["pattern"] for n in NAMES for i in walk(load(n)) if "pattern" in i})
+    for pattern in patterns:
+        assert not python_only.search(pattern), pattern
+        assert pattern.startswith("^") and pattern.endswith("$"), pattern  # whole string
+    if shutil.which("node") is None:
+        pytest.skip("no node.js to compile the patterns as ECMA-262")
+    script = (
+        "const ps = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "for (const p of ps) new RegExp(p, 'u');"
+    )
+    subprocess.run(["node", "-e", script], input=json.dumps(patterns), text=True, check=True)
+
+
+def test_envelope_schema_agrees_with_the_golden_vectors() -> None:
+    """Section 12: each invalid vector says whether the envelope's shape is valid."""
+    vectors = json.loads(VECTORS.read_text(encoding="utf-8"))
+    check = validator("envelope.schema.json")
+    for case in vectors["valid"]:
+        assert_valid(
+            "envelope.schema.json",
+            {"record": case["header"], "body": case["body"], "sig": case["sig"]},
+        )
+    for case in vectors["invalid"]:
+        assert check.is_valid(case["envelope"]) is case["shape_valid"], case["name"]
+
+
+# 3. Real responses of a node validate.
+
+
+def _populate(node: Node) -> dict[str, str]:
+    """Members and events through the admin API, with a stub (an update) and a tombstone."""
+
+    def write(method: str, path: str, body: Any = None, status: int = 200) -> str:
+        r = node.client.request(method, path, json=body, headers=node.editor)
+        assert r.status_code == status, r.text
+        assert_valid("envelope.schema.json", r.json()["record"])
+        return str(r.json()["id"])
+
+    contact = {"name": "Communicatie", "email": "info@radboudumc.nl", "phone": "+31 24 361 11"}
+    social = [{"platform": "x", "handle": "@radboudumc", "url": "https://x.com/radboudumc"}]
+    full = member_body(
+        contact=contact, social=social, joined="2012-06-01", description="UMC – Nijmegen"
+    )
+    member = write("POST", "/admin/members", full, 201)
+    minimal = {"name": "Patiëntenfederatie", "kind": "patient-organization", "region": "europe"}
+    plain = write("POST", "/admin/members", {**minimal, "country": "NL"}, 201)
+    write("PUT", f"/admin/members/{plain}", {**minimal, "country": "BE"})
+    event = write("POST", "/admin/events", event_body(organizer=member), 201)
+    online = event_body(venue=None, online_url="https://example.org/live", title="Webinar")
+    write("DELETE", f"/admin/events/{write('POST', '/admin/events', online, 201)}")
+    return {"member": member, "plain": plain, "event": event}
+
+
+def test_read_responses_validate(node: Node) -> None:
+    ids = _populate(node)
+    for key in ("member", "plain"):
+        r = node.client.get(f"/members/{ids[key]}")
+        assert r.status_code == 200, r.text
+        assert_valid("member-public.schema.json", r.json())
+    r = node.client.get(f"/events/{ids['event']}")
+    assert r.status_code == 200, r.text
+    assert_valid("event-public.schema.json", r.json())
+    items = node.client.get("/members").json()["items"]
+    near = node.client.get("/members", params={"near": "51.8,5.8"}).json()["items"]
+    assert len(items) == 2 and "distance_km" in near[0]  # only members with coordinates
+    for item in items + near:
+        assert_valid("member-public.schema.json", item)
+    items = node.client.get("/events").json()["items"]
+    assert len(items) == 1
+    for item in items:
+        assert_valid("event-public.schema.json", item)
+    for key in ids.values():
+        assert_valid("envelope.schema.json", node.client.get(f"/records/{key}").json())
+
+
+def test_federation_pages_and_exports_validate(node: Node, tmp_path: Path) -> None:
+    _populate(node)
+    page = node.client.get("/federation/records", params={"origin": node.settings.node_id})
+    records = page.json()["records"]
+    assert len(records) == 6  # two members, one replaced (a stub); three events, one deleted
+    assert any(r["body"] is None and not r["record"]["deleted"] for r in records)  # stub
+    assert any(r["record"]["deleted"] for r in records)  # tombstone
+    for record in records:
+        assert_valid("envelope.schema.json", record)
+    out = tmp_path / "export.jsonl"
+    hn("export", node.settings.home, "--output", out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 6
+    for line in lines:
+        assert_valid("envelope.schema.json", json.loads(line))
+
+
+@pytest.fixture
+def hub(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[Node]:
+    """A hub node, whose roster then lists a second node with a rotated key."""
+    n = make_node(tmp_path / "hub", database_url, clock, hub=True)
+    runtime = n.app.state.runtime
+    old, new = keys.generate("ed25519:1"), keys.generate("ed25519:2")
+    other = RosterNode(
+        node_id=keys.node_id_for(old.public_raw),
+        name="Mayo Clinic",
+        leader="Mayo Clinic",
+        region="north-america",
+        url="https://mayo.example",
+        keys=[
+            RosterKey(key_id="ed25519:1", public_key=old.public_b64, until_seq=41),
+            RosterKey(key_id="ed25519:2", public_key=new.public_b64, from_seq=42),
+        ],
+        latitude=44.0121,
+        longitude=-92.4802,
+    )
+    with Session(writer(runtime.engine)) as session:
+        body, _ = roster.current(session, hub=n.settings.node_id)  # type: ignore[misc]
+        roster.publish_roster(
+            session, settings=n.settings, key=runtime.key, body=with_node(body, other), now=clock()
+        )
+        session.commit()
+    n.app.state.syncer.reload_trust()
+    yield n
+    n.client.close()
+    n.engine.dispose()
+
+
+def test_roster_record_validates(hub: Node) -> None:
+    record = hub.client.get("/federation/roster").json()
+    assert record["record"]["version"] == 2 and len(record["body"]["nodes"]) == 2
+    assert_valid("roster-record.schema.json", record)
+    assert_valid("envelope.schema.json", record)
+    assert_valid("roster.schema.json", record["body"])
+    page = hub.client.get("/federation/records", params={"origin": hub.settings.node_id}).json()
+    assert [r["body"] is None for r in page["records"]] == [True, False]  # v1 is a stub now
+    for item in page["records"]:
+        assert_valid("envelope.schema.json", item)
+    assert not validator("roster-record.schema.json").is_valid(page["records"][0])
+
+
+def test_served_documents_are_the_files(sqlite_node: Node) -> None:
+    client = sqlite_node.client
+    r = client.get("/schemas/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.content == (PUBLISHED_DIR / "index.json").read_bytes()
+    for entry in r.json()["schemas"]:
+        doc = client.get(entry["url"])
+        assert doc.status_code == 200
+        assert doc.headers["content-type"] == "application/schema+json"
+        assert doc.content == (PUBLISHED_DIR / entry["name"]).read_bytes()
+    assert client.get("/schemas").json() == r.json()  # redirected to /schemas/
+    missing = client.get("/schemas/nope.schema.json")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/schemas/" in paths and "/schemas/{name}" in paths
+
+
+# 4. The schemas reject what the models reject.
+
+
+def _vector(name: str) -> dict[str, Any]:
+    case = next(c for c in json.loads(VECTORS.read_text())["valid"] if c["name"] == name)
+    return {"record": case["header"], "body": case["body"], "sig": case["sig"]}
+
+
+DROP = object()
+
+
+def _edit(doc: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    """A copy with members at dotted paths set, or removed (``DROP``)."""
+    doc = copy.deepcopy(doc)
+    for path, value in edits.items():
+        *parents, last = path.split(".")
+        target: Any = doc
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        slot: Any = int(last) if isinstance(target, list) else last
+        if value is DROP:
+            del target[slot]
+        else:
+            target[slot] = value
+    return doc
+
+
+NORMAL_FORM_ONLY = {"country lower case", "topic upper case", "duplicate languages"}
+ENVELOPE_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("extra envelope member", {"note": "hi"}),
+    ("extra header member", {"record.extra": 1}),
+    ("extra body member", {"body.extra": 1}),
+    ("missing sig", {"sig": DROP}),
+    ("missing header member", {"record.prev": DROP}),
+    ("missing body member", {"body.name": DROP}),
+    ("seq as text", {"record.seq": "2"}),
+    ("deleted as number", {"record.deleted": 0}),
+    ("version 0", {"record.version": 0}),
+    ("unknown kind", {"record.kind": "person"}),
+    ("bad signature alphabet", {"sig": "+" * 86}),
+    ("latitude as text", {"body.latitude": "51.8"}),
+    ("country lower case", {"body.country": "nl"}),
+    ("topic upper case", {"body.topics": ["Digital Health"]}),
+    ("duplicate languages", {"body.languages": ["nl", "nl"]}),
+    ("latitude without longitude", {"body.longitude": DROP}),
+    ("social account with neither handle nor url", {"body.social.0": {"platform": "x"}}),
+    ("url without scheme", {"body.website": "www.radboudumc.nl"}),
+    ("live record without body_hash", {"record.body_hash": None}),
+    ("seq 1 with prev", {"record.seq": 1}),
+    ("seq 2 without prev", {"record.prev": None}),
+    ("tombstone with body_hash", {"record.deleted": True}),
+    ("tombstone with a body", {"record.deleted": True, "record.body_hash": None}),
+    ("event body on a member record", {"body": event_body()}),
+]
+
+
+@pytest.mark.parametrize(("case", "edits"), ENVELOPE_CASES, ids=[c[0] for c in ENVELOPE_CASES])
+def test_envelope_schema_rejects(case: str, edits: dict[str, Any]) -> None:
+    bad = _edit(_vector("member"), edits)
+    assert not validator("envelope.schema.json").is_valid(bad)
+    if case not in NORMAL_FORM_ONLY:  # the model normalises those: the schema is the normal form
+        with pytest.raises(ValidationError):
+            Envelope.model_validate(bad)
+            MemberBody.model_validate(bad["body"])
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("member.schema.json", {**member_body(), "extra": 1}),
+        ("member.schema.json", member_body(kind=7)),
+        ("member.schema.json", {k: v for k, v in member_body().items() if k != "name"}),
+        ("event.schema.json", event_body(venue=None)),  # neither venue nor online_url
+        ("event.schema.json", event_body(starts_at="2027-03-10 09:00")),
+        ("event.schema.json", event_body(venue={"city": "Nijmegen", "country": "NL", "x": 1})),
+        ("roster.schema.json", {"hub": "hn-" + "a" * 24, "nodes": []}),
+        ("roster.schema.json", {"hub": "hn-" + "a" * 24}),
+    ],
+)
+def test_body_schemas_reject(name: str, body: dict[str, Any]) -> None:
+    assert not validator(name).is_valid(body)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("country", "XX"), ("country", "US"), ("languages", ["not a tag!"])],
+)
+def test_what_the_schema_cannot_check_is_said(field: str, value: Any) -> None:
+    """A gap is documented, not hidden: the schema accepts, the model refuses, and the
+    field's description says what is left unchecked."""
+    body = member_body(**{field: value})
+    assert validator("member.schema.json").is_valid(body)
+    with pytest.raises(ValidationError):
+        MemberBody.model_validate(body)
+    prop = load("member.schema.json")["properties"][field]
+    assert UNCHECKED in json.dumps(prop), prop
+
+
+def test_models_output_is_valid_for_the_schemas() -> None:
+    """The other direction, on the sample bodies: what the model signs, the schema accepts."""
+    samples = (("member", MemberBody, member_body()), ("event", EventBody, event_body()))
+    for name, model, body in samples:
+        signed = model.model_validate(body).model_dump(mode="json", exclude_none=True)
+        assert_valid(f"{name}.schema.json", signed)
