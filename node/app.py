@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from federation.keys import SigningKey
 from node import roster
-from node.api import admin, events, federation, members, meta, network, nodes
+from node.api import admin, calendar, events, federation, members, meta, network, nodes
 from node.api import schemas as published_schemas
 from node.db.engine import writer
 from node.db.setup import open_database
@@ -101,6 +101,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in (
         meta.router,
+        calendar.router,  # /events.ics etc., ahead of the /events and /members routers
         members.public,
         events.public,
         members.admin,

@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from federation.errors import HealthnetError
 from federation.signing import verify_envelope
+from node.api.calendar import Filters as FeedFilters
 from node.api.federation import federation_status
 from node.api.reads import item, normal_language
 from node.db.projection import utc_text
@@ -31,6 +32,7 @@ from node.db.search import ROW_COLUMNS, Page, search, to_row
 from node.db.search import Query as Search
 from node.db.store import ENTRIES, RECORDS
 from node.errors import InvalidInput
+from node.feeds.calendar import subscribe_links
 from node.runtime import Runtime
 from node.web.views import (
     _RECORD_ID,
@@ -223,6 +225,7 @@ def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
             "origin_name": _node_name(request, member["origin"]),
             "check": verify_stored(request, session, member_id),
             "events": [_event_view(item(r, "event")) for r in upcoming.rows],
+            "feed": subscribe_links(runtime.settings.url, FeedFilters(organizer=member_id).path()),
         },
     )
 
@@ -255,6 +258,10 @@ def events_page(request: Request, session: Db) -> HTMLResponse:
             "months": _by_month(events),
             "total": page.total,
             "next": _next_link({**params, "from": since}, page.next_cursor),
+            "feed": subscribe_links(
+                runtime.settings.url,
+                FeedFilters(region=query.region, kind=query.category).path(),
+            ),
         },
     )
 

@@ -1,0 +1,343 @@
+"""Subscribable iCalendar feeds of events: ``/events.ics`` and its per-region and
+per-member forms. See docs/CALENDAR.md.
+
+Calendar clients poll a subscription every few minutes to hours, forever, so the common
+answer must be a ``304`` that costs almost nothing. The validator is therefore computed
+without building the feed: every change to any record advances one origin's sequence
+number (``origin_sequences``), so a hash of that small table, the normalised filters and
+the day (the window of past events moves daily) changes whenever the feed could. It is a
+*weak* validator: it is derived from the inputs, not from the bytes (a tz database update
+changes VTIMEZONE bytes without a write), and If-None-Match compares weakly anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlmodel import Session
+
+from federation.canonical import b64url
+from node.api.admin_writes import RecordIdPath
+from node.api.reads import item
+from node.db.projection import utc_text
+from node.db.search import ROW_COLUMNS, to_row
+from node.db.store import ENTRIES, SEQUENCES, TAGS
+from node.deps import RuntimeDep, SessionDep
+from node.errors import NotFound
+from node.feeds.calendar import FeedInfo, build_calendar, feed_name, filename
+from node.problems import responses
+from node.runtime import Runtime
+from node.settings import NodeSettings
+from schemas.event import EventKind
+from schemas.geo import REGION_LABELS, Region
+
+router = APIRouter(tags=["calendar"], responses=responses(404, 422))
+
+MAX_FEED_EVENTS = 1000  # per feed; upcoming events are kept first, then the latest past ones
+HISTORY_DAYS = 365  # past events stay this long: subscribers keep their calendar's history
+CACHE_CONTROL = "public, max-age=300"
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+# Bump when the feed's bytes change for the same data (a new property, a new layout), so
+# that validators issued by the previous code stop matching.
+FEED_FORMAT = 1
+BUILT_FEEDS_KEPT = 16  # per node: feeds kept built, for clients that poll unconditionally
+
+Topic = Annotated[
+    str | None,
+    Query(
+        max_length=60,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 &+/-]*$",
+        description="Events tagged with this topic (case-insensitive)",
+    ),
+]
+Kind = Annotated[EventKind | None, Query(description="Only this kind of event")]
+IfNoneMatch = Annotated[str | None, Header(description="ETags of copies the client holds")]
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_ETAG = re.compile(r'(?:W/)?"([^"]*)"')
+
+_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/calendar": {}}, "description": "An iCalendar (RFC 5545) feed"},
+    304: {"description": "The copy named in If-None-Match is current"},
+}
+
+
+class BuiltFeeds:
+    """The last feeds built, by validator. Many clients poll without If-None-Match, and a
+    large feed takes icalendar a good part of a second to build; while nothing changes,
+    their polls then cost one hash lookup too. Bounded (LRU); one per app (``app.state``)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._feeds: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()  # sync routes run on a thread pool
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            body = self._feeds.get(etag)
+            if body is not None:
+                self._feeds.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        with self._lock:
+            self._feeds[etag] = body
+            self._feeds.move_to_end(etag)
+            while len(self._feeds) > self._size:
+                self._feeds.popitem(last=False)
+
+
+def built_feeds(request: Request) -> BuiltFeeds:
+    state = request.app.state
+    feeds: BuiltFeeds | None = getattr(state, "calendar_feeds", None)
+    if feeds is None:  # a race here only builds a second, equivalent, empty cache
+        feeds = state.calendar_feeds = BuiltFeeds(BUILT_FEEDS_KEPT)
+    return feeds
+
+
+BuiltFeedsDep = Annotated[BuiltFeeds, Depends(built_feeds)]
+
+
+@dataclass(frozen=True)
+class Filters:
+    region: str | None = None
+    organizer: str | None = None
+    topic: str | None = None
+    kind: str | None = None
+
+    def query_string(self) -> str:
+        """The canonical query: fixed order, no empty values. It names the feed (SOURCE)
+        and enters the validator, so both URL forms of one feed share both."""
+        return urlencode([(k, v) for k, v in asdict(self).items() if v is not None])
+
+    def path(self) -> str:
+        """The canonical URL path of this feed, with its query."""
+        query = self.query_string()
+        return "/events.ics" + (f"?{query}" if query else "")
+
+
+@router.get("/events.ics", response_class=Response, responses=_FEED_RESPONSES)
+def events_feed(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    built: BuiltFeedsDep,
+    region: Region | None = None,
+    organizer: Annotated[
+        str | None, Query(pattern=_UUID, description="Events organized by this member")
+    ] = None,
+    topic: Topic = None,
+    kind: Kind = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """Events as an iCalendar feed: upcoming ones and those of the past year."""
+    filters = Filters(
+        region=region.value if region else None,
+        organizer=organizer,
+        topic=_topic(topic),
+        kind=kind.value if kind else None,
+    )
+    return feed(session, runtime, built, filters, if_none_match=if_none_match)
+
+
+@router.get("/regions/{region}/events.ics", response_class=Response, responses=_FEED_RESPONSES)
+def region_feed(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    built: BuiltFeedsDep,
+    region: Annotated[Region, Path()],
+    topic: Topic = None,
+    kind: Kind = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """The same feed as ``/events.ics?region=…``."""
+    filters = Filters(
+        region=region.value,
+        topic=_topic(topic),
+        kind=kind.value if kind else None,
+    )
+    return feed(session, runtime, built, filters, if_none_match=if_none_match)
+
+
+@router.get("/members/{member_id}/events.ics", response_class=Response, responses=_FEED_RESPONSES)
+def member_feed(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    built: BuiltFeedsDep,
+    member_id: RecordIdPath,
+    topic: Topic = None,
+    kind: Kind = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """The same feed as ``/events.ics?organizer=…``."""
+    filters = Filters(
+        organizer=member_id,
+        topic=_topic(topic),
+        kind=kind.value if kind else None,
+    )
+    return feed(session, runtime, built, filters, if_none_match=if_none_match)
+
+
+def feed(
+    session: Session,
+    runtime: Runtime,
+    built: BuiltFeeds,
+    filters: Filters,
+    *,
+    if_none_match: str | None,
+) -> Response:
+    settings = runtime.settings
+    # The organizer is looked up first: an unknown one is a 404 even for a client that
+    # sends "If-None-Match: *" (which matches any *existing* representation).
+    organizer_name = _member_name(session, filters.organizer) if filters.organizer else None
+    today = runtime.clock().astimezone(UTC).date()
+    etag = feed_etag(session, settings, filters, today)
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if if_none_match is not None and etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    file = filename([filters.region, filters.kind, filters.topic, filters.organizer])
+    headers["Content-Disposition"] = f'inline; filename="{file}"'
+    body = built.get(etag)
+    if body is None:
+        body = _build(session, settings, filters, organizer_name=organizer_name, today=today)
+        built.put(etag, body)
+    return Response(body, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _build(
+    session: Session,
+    settings: NodeSettings,
+    filters: Filters,
+    *,
+    organizer_name: str | None,
+    today: date,
+) -> bytes:
+    rows = _window(session, filters, today)
+    events = [item(to_row(r, None), "event") for r in rows]
+    organizers = _names(session, {e["organizer"] for e in events if e.get("organizer")})
+    name = feed_name(
+        settings.name,
+        kind=filters.kind,
+        region_label=REGION_LABELS[Region(filters.region)] if filters.region else None,
+        organizer_name=organizer_name,
+        topic=filters.topic,
+    )
+    info = FeedInfo(
+        name=name,
+        description=f"{name}: events of the healthnet directory, served by {settings.name}",
+        site=settings.url,
+        source=settings.url + filters.path(),
+    )
+    return build_calendar(info, events, organizers=organizers, today=today)
+
+
+def feed_etag(session: Session, settings: NodeSettings, filters: Filters, today: date) -> str:
+    """The validator, from one read of the per-origin sequence table (a row per node)."""
+    sequences = session.execute(
+        select(SEQUENCES.c.origin, SEQUENCES.c.last_seq).order_by(SEQUENCES.c.origin)
+    ).all()
+    state = [
+        FEED_FORMAT,
+        MAX_FEED_EVENTS,
+        settings.node_id,
+        HISTORY_DAYS,
+        settings.name,
+        settings.url,
+        filters.query_string(),
+        today.isoformat(),
+        [[origin, int(seq)] for origin, seq in sequences],
+    ]
+    digest = hashlib.sha256(json.dumps(state, separators=(",", ":")).encode()).digest()
+    return f'W/"{b64url(digest[:18])}"'
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match per RFC 9110 13.1.2: ``*`` or a list of entity tags, compared weakly
+    (``W/"x"`` matches ``"x"``). A comma may sit inside a quoted tag, hence the regex."""
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/").strip('"')
+    return any(tag == wanted for tag in _ETAG.findall(header))
+
+
+def _topic(topic: str | None) -> str | None:
+    """Stored topics are lower case (schemas.fields); a filter matches them whatever its case."""
+    return topic.strip().lower() if topic else None
+
+
+def _where(filters: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [ENTRIES.c.kind == "event"]
+    if filters.region is not None:
+        where.append(ENTRIES.c.region == filters.region)
+    if filters.organizer is not None:
+        where.append(ENTRIES.c.organizer == filters.organizer)
+    if filters.kind is not None:
+        where.append(ENTRIES.c.category == filters.kind)
+    if filters.topic is not None:
+        where.append(
+            exists().where(
+                and_(
+                    TAGS.c.entry_pk == ENTRIES.c.pk,
+                    TAGS.c.tag == "topic",
+                    TAGS.c.value == filters.topic,
+                )
+            )
+        )
+    return where
+
+
+def _window(session: Session, filters: Filters, today: date) -> list[Any]:
+    """The feed's events, by start. Events not over before today come first (nearest
+    first), then, while there is room, past events of the last ``HISTORY_DAYS`` (latest
+    first), so a full feed drops old history and far-future events, never the next ones."""
+    where = _where(filters)
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    upcoming = session.execute(
+        select(*ROW_COLUMNS)
+        .where(*where, ENTRIES.c.ends_at >= utc_text(midnight))
+        .order_by(ENTRIES.c.starts_at, ENTRIES.c.pk)
+        .limit(MAX_FEED_EVENTS)
+    ).all()
+    room = MAX_FEED_EVENTS - len(upcoming)
+    past: list[Any] = []
+    if room > 0:
+        since = utc_text(midnight - timedelta(days=HISTORY_DAYS))
+        past = list(
+            session.execute(
+                select(*ROW_COLUMNS)
+                .where(*where, ENTRIES.c.ends_at >= since, ENTRIES.c.ends_at < utc_text(midnight))
+                .order_by(ENTRIES.c.starts_at.desc(), ENTRIES.c.pk.desc())
+                .limit(room)
+            ).all()
+        )
+    return sorted([*past, *upcoming], key=lambda r: (r.starts_at, r.pk))
+
+
+def _member_name(session: Session, member_id: str) -> str:
+    name = session.execute(
+        select(ENTRIES.c.name).where(ENTRIES.c.record_id == member_id, ENTRIES.c.kind == "member")
+    ).scalar_one_or_none()
+    if name is None:
+        raise NotFound(f"no member {member_id}")
+    return str(name)
+
+
+def _names(session: Session, ids: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(ENTRIES.c.record_id, ENTRIES.c.name).where(
+                ENTRIES.c.record_id.in_(wanted[start : start + 500]), ENTRIES.c.kind == "member"
+            )
+        )
+        found.update({r.record_id: r.name for r in rows})
+    return found
