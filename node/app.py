@@ -17,6 +17,7 @@ from sqlmodel import Session
 from federation.keys import SigningKey
 from node import roster
 from node.api import admin, calendar, events, federation, members, meta, network, nodes
+from node.api import fhir as fhir_api
 from node.api import schemas as published_schemas
 from node.db.engine import writer
 from node.db.setup import open_database
@@ -111,6 +112,7 @@ def create_app(
         federation.metrics_router,
         nodes.router,
         published_schemas.router,
+        fhir_api.router,
     ):
         app.include_router(router)
     # Server-rendered pages (no JavaScript needed) and the files they use, shipped with

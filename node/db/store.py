@@ -188,7 +188,9 @@ def fill(session: Session, items: Sequence[Prepared], *, received_at: str) -> No
         session.execute(
             update(RECORDS)
             .where(RECORDS.c.origin == row["origin"], RECORDS.c.seq == row["seq"])
-            .values(current=True, body=row["body"])
+            # The body arrives now: harvesters that ask "what changed since" (FHIR _since)
+            # key on received_at, so a restored body must count as new.
+            .values(current=True, body=row["body"], received_at=received_at)
         )
     _project(session, rows, received_at=received_at)
 

@@ -1,0 +1,284 @@
+"""``/fhir``: a read-only FHIR R4 view of the directory (docs/FHIR.md).
+
+Thin: parameters are checked by ``node.fhir.params``, rows come from
+``node.fhir.queries``, resources and Bundles are built by the pure modules. Every answer,
+errors included, is ``application/fhir+json``: FHIR clients read an OperationOutcome, not
+an RFC 9457 problem, so the FHIR routes never let an error reach the global problem
+handler. Parameters are read from the raw query string rather than declared, because a
+declared parameter that fails validation would be answered by that handler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
+
+from node.db.projection import utc_text
+from node.deps import RuntimeDep, SessionDep
+from node.fhir import bundles, params, queries, resources
+from node.fhir.params import FhirError
+from node.fhir.provenance import KeyRing
+from node.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
+TYPES = ("Organization", "Location")
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_OUTCOME = {"description": "An OperationOutcome", "content": {"application/fhir+json": {}}}
+_FHIR: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A FHIR resource or Bundle", "content": {"application/fhir+json": {}}},
+    **{code: _OUTCOME for code in (400, 404, 406, 410)},
+}
+
+router = APIRouter(prefix="/fhir", tags=["fhir"], responses=_FHIR)
+
+Items = Sequence[tuple[str, str]]
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _lenient(request: Request) -> bool:
+    """``Prefer: handling=lenient`` (RFC 7240): unsupported parameters are ignored."""
+    prefer = request.headers.get("prefer", "")
+    return any(p.strip().lower() == "handling=lenient" for p in re.split(r"[,;]", prefer))
+
+
+def _respond(request: Request, build: Callable[[Items, bool], Answer]) -> Response:
+    items = request.query_params.multi_items()
+    pretty = False
+    lenient = _lenient(request)
+    try:
+        pretty = params.check_format(items)
+        answer = build(items, lenient)
+    except FhirError as exc:
+        outcome = resources.operation_outcome(exc.code, exc.diagnostics, expression=exc.expression)
+        answer = Answer(exc.status, outcome)
+    except Exception:  # the FHIR layer's outermost boundary: still answer in FHIR
+        log.exception("FHIR request failed: %s %s", request.method, request.url.path)
+        answer = Answer(500, resources.operation_outcome("exception", "internal error"))
+    if lenient:
+        answer.headers["Preference-Applied"] = "handling=lenient"
+    text = json.dumps(
+        answer.body,
+        ensure_ascii=False,
+        indent=2 if pretty else None,
+        separators=None if pretty else (",", ":"),
+    )
+    return Response(text, status_code=answer.status, media_type=MEDIA_TYPE, headers=answer.headers)
+
+
+def _base(runtime: Runtime) -> str:
+    """Absolute URLs use the node's public URL, as its envelope links do, so links stay
+    right behind a proxy that rewrites the Host header."""
+    return runtime.settings.url.rstrip("/") + "/fhir"
+
+
+def _keys(runtime: Runtime) -> KeyRing:
+    key = runtime.key
+    trust = getattr(runtime.syncer, "trust", None)
+    return KeyRing(own=(runtime.settings.node_id, key.key_id, key.public_b64), trust=trust)
+
+
+def _resource_type(rtype: str) -> str:
+    if rtype not in TYPES:
+        raise FhirError(
+            404, "not-supported", f"resource type {rtype!r} is not served (only {', '.join(TYPES)})"
+        )
+    return rtype
+
+
+@router.get("/metadata")
+def metadata(request: Request, runtime: RuntimeDep) -> Response:
+    """The CapabilityStatement: what this server supports."""
+
+    def build(items: Items, lenient: bool) -> Answer:
+        params.plain(items, lenient=lenient)
+        statement = resources.capability_statement(
+            base=_base(runtime),
+            node_name=runtime.settings.name,
+            software_version=request.app.version,
+            date=utc_text(runtime.clock()),
+        )
+        return Answer(200, statement)
+
+    return _respond(request, build)
+
+
+@router.get("/_history")
+def system_history(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Changes to Organizations and Locations, in the order this node received them."""
+    return _respond(
+        request, lambda items, lenient: _history(session, runtime, None, items, lenient)
+    )
+
+
+@router.get("/{rtype}/_history")
+def type_history(
+    rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Changes to one resource type, in the order this node received them."""
+
+    def build(items: Items, lenient: bool) -> Answer:
+        return _history(session, runtime, _resource_type(rtype), items, lenient)
+
+    return _respond(request, build)
+
+
+@router.get("/{rtype}/{rid}")
+def read(
+    rtype: str, rid: str, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """One Organization or Location: 404 if unknown, 410 if its record was deleted."""
+
+    def build(items: Items, lenient: bool) -> Answer:
+        params.plain(items, lenient=lenient)
+        _resource_type(rtype)
+        return _read(session, runtime, rtype, rid)
+
+    return _respond(request, build)
+
+
+@router.get("/{rtype}")
+def search(rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """A searchset Bundle, paged by an opaque cursor in the ``next`` link."""
+
+    def build(items: Items, lenient: bool) -> Answer:
+        return _search(session, runtime, _resource_type(rtype), items, lenient)
+
+    return _respond(request, build)
+
+
+@router.get("", include_in_schema=False)
+@router.get("/{rest:path}", include_in_schema=False)
+def unknown(request: Request) -> Response:
+    def build(items: Items, lenient: bool) -> Answer:
+        raise FhirError(404, "not-supported", f"no FHIR interaction at {request.url.path}")
+
+    return _respond(request, build)
+
+
+@router.api_route("", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route(
+    "/{rest:path}", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+def read_only(request: Request) -> Response:
+    def build(items: Items, lenient: bool) -> Answer:
+        raise FhirError(405, "not-supported", "this FHIR server is read-only")
+
+    response = _respond(request, build)
+    response.headers["Allow"] = "GET"
+    return response
+
+
+# --------------------------------------------------------------------------- interactions
+
+
+def _read(session: Session, runtime: Runtime, rtype: str, rid: str) -> Answer:
+    stored = queries.current(session, rid) if _ID.match(rid) else None
+    if stored is None or (rtype == "Organization" and stored.kind != "member"):
+        raise FhirError(404, "not-found", f"{rtype}/{rid} is not known here")
+    if stored.deleted:
+        raise FhirError(410, "deleted", f"{rtype}/{rid} was deleted (version {stored.version})")
+    body = stored.body_dict()
+    if body is None:  # a current version without its body: nothing to show
+        raise FhirError(404, "not-found", f"{rtype}/{rid} is not known here")
+    version = stored.version_of(_keys(runtime), runtime.settings.url)
+    found = (
+        resources.organization(body, version)
+        if rtype == "Organization"
+        else resources.location(stored.kind, body, version)
+    )
+    if found is None:
+        # Consistent with the history: a later version without a site deleted the Location.
+        if version.version > 1:
+            raise FhirError(410, "deleted", f"{rtype}/{rid} no longer has a location")
+        raise FhirError(404, "not-found", f"{rtype}/{rid} has no location")
+    headers = {"ETag": f'W/"{version.version}"'}
+    try:
+        modified = datetime.fromisoformat(version.updated_at)
+        headers["Last-Modified"] = format_datetime(modified, usegmt=True)
+    except ValueError:
+        pass  # issued_at is informational; a malformed one only costs the header
+    return Answer(200, found, headers)
+
+
+def _search(session: Session, runtime: Runtime, rtype: str, items: Items, lenient: bool) -> Answer:
+    s = params.search(rtype, items, lenient=lenient, max_count=runtime.settings.max_page_size)
+    found = queries.search(session, s, after=bundles.search_after(s))
+    keys, url = _keys(runtime), runtime.settings.url
+    matches: list[dict[str, Any]] = []
+    for _, stored in found.rows:
+        body = stored.body_dict()
+        if body is None:
+            continue
+        version = stored.version_of(keys, url)
+        resource = (
+            resources.organization(body, version)
+            if rtype == "Organization"
+            else resources.location(stored.kind, body, version)
+        )
+        if resource is not None:
+            matches.append(resource)
+    next_cursor = None
+    if found.more and found.rows:
+        next_cursor = bundles.search_cursor(s, found.rows[-1][0])
+    bundle = bundles.searchset(
+        base=_base(runtime),
+        search=s,
+        found=matches,
+        total=found.total,
+        next_cursor=next_cursor,
+        now=runtime.clock(),
+    )
+    return Answer(200, bundle)
+
+
+def _history(
+    session: Session, runtime: Runtime, rtype: str | None, items: Items, lenient: bool
+) -> Answer:
+    h = params.history(rtype, items, lenient=lenient, max_count=runtime.settings.max_page_size)
+    path = f"{rtype}/_history" if rtype else "_history"
+    at = bundles.history_start(h, path, runtime.clock())
+    kinds = ("member",) if h.types == ("Organization",) else queries.KINDS
+    start = (at.received_at, at.origin, at.seq) if at.started else None
+    keys, url, base = _keys(runtime), runtime.settings.url, _base(runtime)
+    entries: list[dict[str, Any]] = []
+    last, more = at, False
+    rows = queries.history(session, kinds=kinds, since=h.since, after=start, batch=h.count + 1)
+    for stored in rows if h.count > 0 else ():
+        change = bundles.Change(
+            stored.kind, stored.deleted, stored.body_dict(), stored.version_of(keys, url)
+        )
+        resumed = (stored.received_at, stored.origin, stored.seq) == start
+        for part, part_type, resource in bundles.expand(change, h.types):
+            if resumed and part <= at.part:
+                continue  # served on the previous page
+            if len(entries) == h.count:
+                more = True
+                break
+            entries.append(bundles.history_entry(base, part_type, resource, change.version))
+            last = bundles.Position(
+                at.watermark, stored.received_at, stored.origin, stored.seq, part
+            )
+        if more:
+            break
+    next_cursor = bundles.history_cursor(h, path, last) if more else None
+    bundle = bundles.history(
+        base=base, path=path, history=h, at=at, entries=entries, next_cursor=next_cursor
+    )
+    return Answer(200, bundle)
