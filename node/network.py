@@ -31,7 +31,8 @@ class RegionView(BaseModel):
     members: int
     events: int  # upcoming: not over before today (UTC), as on /events
     leader: str | None  # the organization leading the region; None: still to be appointed
-    node_id: str | None  # the node serving the region (a placeholder one, if no leader yet)
+    leader_status: str | None  # the leader's node in the roster: active, suspended, revoked
+    node_id: str | None  # the active node serving the region (a placeholder, if no leader)
     node_name: str | None
     node_url: str | None
 
@@ -98,12 +99,33 @@ def _counts(session: Session, today: str) -> dict[tuple[str, str], int]:
     return counts
 
 
-def _by_node(session: Session, column: str, reason: str | None = None) -> dict[str, int]:
-    col = QUARANTINE.c[column]
-    query = select(col, func.count()).group_by(col)
-    if reason is not None:
-        query = query.where(QUARANTINE.c.reason == reason)
-    return {k: n for k, n in session.execute(query).all() if k}
+def _refusals(session: Session) -> tuple[dict[str, int], dict[str, int], int]:
+    """Quarantined records charged per node, equivocation alarms per origin, and the total,
+    from one grouped scan. A refused record counts once against each node involved: the
+    relay that passed it on and the origin it claims (once, when they are the same)."""
+    refused: dict[str, int] = {}
+    alarms: dict[str, int] = {}
+    total = 0
+    rows = session.execute(
+        select(QUARANTINE.c.peer, QUARANTINE.c.origin, QUARANTINE.c.reason, func.count())
+        .group_by(QUARANTINE.c.peer, QUARANTINE.c.origin, QUARANTINE.c.reason)
+    ).all()
+    for peer, origin, reason, n in rows:
+        total += n
+        for node in {peer, origin} - {None, ""}:
+            refused[node] = refused.get(node, 0) + n
+        if reason == "equivocation" and origin:
+            # Equivocation is the origin's fault: it signed two records at one seq.
+            alarms[origin] = alarms.get(origin, 0) + n
+    return refused, alarms, total
+
+
+def recent_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> NetworkView:
+    """The view as built at most ``network_view_seconds`` ago (see ``Recent``)."""
+    view: NetworkView = runtime.network_view.get(
+        runtime.monotonic(), lambda: network_view(session, runtime=runtime, syncer=syncer)
+    )
+    return view
 
 
 def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> NetworkView:
@@ -115,12 +137,7 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
         for r in session.execute(select(SEQUENCES).where(SEQUENCES.c.last_seq > 0)).all()
     }
     states = {p.node_id: p for p in session.execute(select(Peer)).scalars()}
-    # Equivocation is charged to the origin that signed twice; other refusals to both the
-    # relay that passed the record on and the origin it claims.
-    alarms = _by_node(session, "origin", "equivocation")
-    refused = _by_node(session, "peer")
-    for origin, n in _by_node(session, "origin").items():
-        refused[origin] = refused.get(origin, 0) + n
+    refused, alarms, quarantined = _refusals(session)
     trust = syncer.trust
     roster_nodes = list(trust.nodes.values()) if trust else []
     if all(n.node_id != settings.node_id for n in roster_nodes):
@@ -186,22 +203,28 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
 
     regions = []
     for region in Region:
-        # Appointed leaders first, then a placeholder node standing in for one.
-        serving = sorted(
-            (n for n in nodes if n.region == region.value and n.status == "active"),
-            key=lambda n: n.placeholder,
+        here = [n for n in nodes if n.region == region.value]
+        # The leader is the appointed (non-placeholder) node: a suspended leader is still
+        # the leader, a revoked one is not. The region is served by an active node, the
+        # leader's first, else a placeholder standing in for one.
+        leaders = sorted(
+            (n for n in here if not n.placeholder and n.status != "revoked"),
+            key=lambda n: n.status != "active",
         )
-        lead = serving[0] if serving else None
+        serving = sorted((n for n in here if n.status == "active"), key=lambda n: n.placeholder)
+        lead = leaders[0] if leaders else None
+        serve = serving[0] if serving else None
         regions.append(
             RegionView(
                 region=region.value,
                 label=REGION_LABELS[region],
                 members=counts.get(("member", region.value), 0),
                 events=counts.get(("event", region.value), 0),
-                leader=lead.leader if lead and not lead.placeholder else None,
-                node_id=lead.node_id if lead else None,
-                node_name=lead.name if lead else None,
-                node_url=lead.url if lead else None,
+                leader=lead.leader if lead else None,
+                leader_status=lead.status if lead else None,
+                node_id=serve.node_id if serve else None,
+                node_name=serve.name if serve else None,
+                node_url=serve.url if serve else None,
             )
         )
     return NetworkView(
@@ -212,7 +235,7 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
         generated_at=utc_text(now),
         members=sum(r.members for r in regions),
         events=sum(r.events for r in regions),
-        quarantined=sum(_by_node(session, "reason").values()),
+        quarantined=quarantined,
         alarms=sum(alarms.values()),
         regions=regions,
         nodes=nodes,

@@ -6,6 +6,7 @@ process can host several nodes, each with its own key and database, as the tests
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,26 @@ from sqlalchemy import Engine
 from federation.keys import SigningKey
 from node.ratelimit import RateLimiter
 from node.settings import NodeSettings
+
+
+class Recent:
+    """One value kept for ``ttl`` seconds of the monotonic clock, then built again.
+
+    For public views that many clients poll: however many ask, the work is done at most
+    once per ``ttl``. A lock makes concurrent first requests wait for one build.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._value: Any = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, now: float, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._value is None or self.ttl <= 0 or now - self._at >= self.ttl:
+                self._value, self._at = build(), now
+            return self._value
 
 
 def utc_now() -> datetime:
@@ -33,6 +54,7 @@ class Runtime:
     write_limiter: RateLimiter = field(init=False)
     auth_limiter: RateLimiter = field(init=False)
     nudge_limiter: RateLimiter = field(init=False)
+    network_view: Recent = field(init=False)
     syncer: Any = None  # node.sync.Syncer, set by create_app (typed loosely: it imports us)
 
     def __post_init__(self) -> None:
@@ -45,3 +67,4 @@ class Runtime:
             what="failed token checks",
         )
         self.nudge_limiter = RateLimiter(per_minute=600, burst=60, what="nudges")
+        self.network_view = Recent(self.settings.network_view_seconds)

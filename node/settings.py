@@ -36,6 +36,8 @@ class NodeSettings(BaseSettings):
     max_page_size: int = Field(default=200, ge=1, le=200)
     write_rate_per_minute: int = Field(default=600, ge=1)
     auth_failures_per_minute: int = Field(default=20, ge=1)
+    # /network (polled by every open /world page) is built at most once per this many seconds.
+    network_view_seconds: float = Field(default=2.0, ge=0)
     log_level: str = "info"
     # Federation. The hub holds the roster; a regional node pins the hub's key.
     hub: bool = False

@@ -89,15 +89,23 @@ class Federation:
         return self.nodes["hub"]
 
     def add(
-        self, host: str, region: Region, *, hub: bool = False, name: str | None = None
+        self,
+        host: str,
+        region: Region,
+        *,
+        hub: bool = False,
+        name: str | None = None,
+        **place: object,
     ) -> FedNode:
+        """``place``: more ``init_home`` settings (latitude, longitude, placeholder)."""
         home = self.root / host
         extra: dict[str, object] = (
-            {"hub": True}
+            {"hub": True, **place}
             if hub
             else {
                 "hub_url": "http://hub.test",
                 "hub_key": self.hub.app.state.runtime.key.public_b64,
+                **place,
             }
         )
         settings = init_home(

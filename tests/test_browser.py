@@ -252,3 +252,25 @@ def test_choose_the_nearest_node_from_the_browsers_location(
         shot(page, "nearest-location")
     finally:
         context.close()
+
+
+def test_world_view_and_directory_on_a_phone(demo: Demo, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        for path, name in (("/world", "world-phone"), ("/", "directory-phone")):
+            page.goto(demo.hub + path)
+            # Nothing is wider than the screen except inside the scrolling tables.
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px"
+            shot(page, name)
+        page.goto(demo.hub + "/world")
+        label = page.locator('.region-label[data-region="europe"] .name')
+        # The map is scaled to about 40% on a phone: its labels must still be readable.
+        assert label.bounding_box() is not None and label.bounding_box()["height"] >= 9
+    finally:
+        context.close()

@@ -9,6 +9,7 @@ starts at 2026-11-24T12:00Z, so the feed's history window starts at 2025-11-24T0
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,11 +24,13 @@ from fedkit import Federation
 from icalendar import Calendar, Event, Timezone
 
 from node.api import calendar as calendar_api
+from schemas.event import EventKind
 from schemas.geo import Region
 
 PROBLEM = "application/problem+json"
 WINDOW_START = "2025-11-24"  # the clock's day minus 365 days
 SITE = "http://127.0.0.1:8101"  # the test node's public URL
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------- helpers
@@ -329,7 +332,10 @@ def test_filters_select_the_same_events_as_the_api(node: Node) -> None:
         'inline; filename="events-europe-innovation.ics"')
 
 
-def test_window_keeps_a_year_of_history_and_moves_with_the_day(node: Node, clock: Clock) -> None:
+def test_window_keeps_a_year_of_history_then_events_leave_the_feed(
+    node: Node, clock: Clock
+) -> None:
+    # A subscribed calendar mirrors the feed: what leaves the window leaves it too.
     add(node, title="Last Summer", starts_at="2026-06-01T09:00", ends_at="2026-06-01T17:00")
     add(node, title="Next Spring", starts_at="2027-03-10T09:00", ends_at="2027-03-10T17:00")
     assert [str(e["SUMMARY"]) for e in vevents(parse(get_feed(node)))] == [
@@ -425,6 +431,84 @@ def test_etag_answers_304_without_building_and_changes_with_writes_and_days(
     assert r.status_code == 200 and r.headers["etag"] != etag2
 
 
+def test_head_answers_with_the_get_headers_and_no_body(node: Node) -> None:
+    mid = add_member(node, name="Probed Member")
+    add(node, title="Probed Conference", organizer=mid, topics=["innovation"])
+    for path, params in (
+        ("/events.ics", {}),
+        ("/events.ics", {"region": "europe", "topic": "Innovation"}),
+        ("/regions/europe/events.ics", {"kind": "conference"}),
+        (f"/members/{mid}/events.ics", {}),
+    ):
+        got = get_feed(node, path, **params)
+        head = node.client.head(path, params=params)
+        assert head.status_code == 200, (path, head.text)
+        assert head.content == b""
+        for name in ("etag", "content-type", "cache-control", "content-disposition"):
+            assert head.headers[name] == got.headers[name], (path, name)
+        assert head.headers["content-length"] == str(len(got.content))
+        r = node.client.head(path, params=params, headers={"If-None-Match": got.headers["etag"]})
+        assert r.status_code == 304 and r.content == b"", path
+        assert r.headers["etag"] == got.headers["etag"]
+        assert r.headers["cache-control"] == "public, max-age=300"
+    # the same errors as GET
+    assert node.client.head("/regions/mars/events.ics").status_code == 422
+    assert node.client.head(f"/members/{uuid.uuid4()}/events.ics").status_code == 404
+    assert node.client.post("/events.ics").status_code == 405
+
+
+def test_head_is_documented_with_its_own_operation_ids(node: Node) -> None:
+    spec = node.client.get("/openapi.json").json()
+    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    for path in ("/events.ics", "/regions/{region}/events.ics", "/members/{member_id}/events.ics"):
+        ops = spec["paths"][path]
+        assert set(ops) == {"get", "head"}, path
+        assert ops["head"]["parameters"] == ops["get"]["parameters"], path
+
+
+def test_the_built_feed_cache_is_bounded_by_bytes_lru() -> None:
+    cache = calendar_api.BuiltFeeds(100)
+    cache.put("a", b"x" * 40)
+    cache.put("b", b"x" * 40)
+    assert cache.get("a") is not None  # a is now the most recently used
+    cache.put("c", b"x" * 40)  # 120 > 100: the least recently used (b) goes
+    assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+    assert (len(cache), cache.size) == (2, 80)
+    cache.put("c", b"x" * 10)  # replacing counts the new size only
+    assert cache.size == 50
+    cache.put("huge", b"x" * 101)  # larger than the whole budget: not kept, nothing evicted
+    assert cache.get("huge") is None and (len(cache), cache.size) == (2, 50)
+    cache.put("d", b"x" * 100)  # exactly the budget: kept alone
+    assert (len(cache), cache.size) == (1, 100) and cache.get("d") is not None
+
+
+def test_every_region_and_kind_feed_stays_built(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cycling the ~35 region x kind feeds (more than a count-bounded cache of 16 held)
+    rebuilds nothing while the data does not change."""
+    add(node, title="Cached Conference")
+    add(node, title="Cached Webinar", **online(kind="webinar"))
+    combos = [
+        {k: v for k, v in (("region", region), ("kind", kind)) if v is not None}
+        for region in (None, *(r.value for r in Region))
+        for kind in (None, *(k.value for k in EventKind))
+    ]
+    assert len(combos) == 35
+    first = {str(params): get_feed(node, **params).content for params in combos}
+
+    def not_built(*args: Any, **kwargs: Any) -> bytes:
+        raise AssertionError("an unchanged feed must come from the cache")
+
+    monkeypatch.setattr(calendar_api, "build_calendar", not_built)
+    for params in combos:
+        assert get_feed(node, **params).content == first[str(params)], params
+    cache = node.app.state.calendar_feeds
+    assert len(cache) == 35 and cache.size == sum(len(b) for b in first.values())
+    assert cache.size < calendar_api.BUILT_FEEDS_BYTES
+
+
 # --------------------------------------------------------------------------- errors, routing
 
 
@@ -496,6 +580,25 @@ def test_pages_link_to_their_feeds(node: Node) -> None:
     assert [str(e["SUMMARY"]) for e in vevents(cal)] == ["Linked Webinar"]
     cal = parse(get_feed(node, organizer=mid))
     assert [str(e["SUMMARY"]) for e in vevents(cal)] == ["Linked Webinar"]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_pages_do_not_import_the_feed_router_and_the_builder_stays_pure() -> None:
+    for path in sorted((ROOT / "node" / "web").glob("*.py")):
+        assert "node.api.calendar" not in imported_modules(path), path
+    builder = imported_modules(ROOT / "node" / "feeds" / "calendar.py")
+    assert not {m for m in builder if m.split(".")[0] in {"fastapi", "sqlalchemy", "sqlmodel"}}
+    assert not {m for m in builder if m.startswith("node.")}
 
 
 # --------------------------------------------------------------------------- federation

@@ -11,10 +11,12 @@ from conftest import Clock, Node, event_body, member_body
 from fedkit import Federation, FedNode, settle
 from sqlmodel import Session
 
+from node import operator
 from node.db.engine import writer
 from node.db.tables import Quarantine
 from node.web import places, worldmap
 from schemas.geo import Region
+from schemas.roster import NodeStatus
 
 # --- the map (pure) ------------------------------------------------------------------------
 
@@ -163,7 +165,8 @@ def test_the_hub_sees_every_node_catch_up_fail_recover_and_raise_alarms(
         try:
             hub = fed.add("hub", Region.NORTH_AMERICA, hub=True, name="Mayo Clinic")
             eu = fed.add("europe", Region.EUROPE, name="Radboud UMC")
-            fed.add("asia", Region.ASIA, name="Asia placeholder")
+            asia = fed.add("asia", Region.ASIA, name="Asia leader")
+            hub.app.state.runtime.network_view.ttl = 0  # every call builds afresh
             await _post(eu, "/admin/members", member_body(name="Radboud UMC"))
             await _post(eu, "/admin/events", event_body())
             await fed.converge()
@@ -171,7 +174,7 @@ def test_the_hub_sees_every_node_catch_up_fail_recover_and_raise_alarms(
             view = await _view(hub)
             assert view["hub"] == hub.node_id and view["served_by"] == hub.node_id
             assert {n: v["health"] for n, v in view["by_name"].items()} == {
-                "Mayo Clinic": "self", "Radboud UMC": "in-sync", "Asia placeholder": "in-sync",
+                "Mayo Clinic": "self", "Radboud UMC": "in-sync", "Asia leader": "in-sync",
             }
             radboud = view["by_name"]["Radboud UMC"]
             assert (radboud["behind"], radboud["ahead"], radboud["agrees"]) == (0, 0, True)
@@ -210,14 +213,37 @@ def test_the_hub_sees_every_node_catch_up_fail_recover_and_raise_alarms(
                 session.commit()
             view = await _view(hub)
             radboud = view["by_name"]["Radboud UMC"]
+            # Europe sent it and signed it: one record, counted once against Europe.
             assert (radboud["health"], radboud["alarms"], radboud["quarantined"]) == (
-                "alarm", 1, 2)  # counted as the relay and as the origin
+                "alarm", 1, 1)
             assert view["alarms"] == 1 and view["quarantined"] == 1
+            # A forged record relayed by the hub's peer Asia, claiming Europe: charged to both.
+            with Session(writer(hub.app.state.runtime.engine)) as session:
+                session.add(Quarantine(
+                    at="2026-11-24T12:00:01Z", peer=asia.node_id, origin=eu.node_id, seq=9,
+                    reason="bad-signature", detail="forged", envelope="{}"))
+                session.commit()
+            view = await _view(hub)
+            assert view["by_name"]["Radboud UMC"]["quarantined"] == 2
+            assert view["by_name"]["Asia leader"]["quarantined"] == 1
+            assert (view["quarantined"], view["alarms"]) == (2, 1)
 
             async with hub.client() as client:
                 page = (await client.get("/world")).text
             assert page.count('<tr data-node="') == 3
             assert 'class="h-text-alarm"' in page and "Regions still without a leader" in page
+
+            # The hub suspends Asia: not pulled from any more, shown as inactive; Asia stays
+            # its region's leader (suspended), but no active node serves the region.
+            operator.set_status(hub.app.state.runtime.engine, hub.settings, asia.node_id,
+                                NodeStatus.SUSPENDED, now=clock())
+            hub.syncer.reload_trust()
+            view = await _view(hub)
+            assert view["by_name"]["Asia leader"]["health"] == "inactive"
+            asia_region = {r["region"]: r for r in view["regions"]}["asia"]
+            assert (asia_region["leader"], asia_region["leader_status"]) == (
+                "Asia leader", "suspended")
+            assert asia_region["node_id"] is None and "Asia" not in view["without_leader"]
         finally:
             await fed.close()
 
@@ -231,28 +257,60 @@ def test_nearest_page_from_a_city_and_from_coordinates(tmp_path: Path, clock: Cl
     async def scenario() -> None:
         fed = Federation(tmp_path, clock, lambda host: f"sqlite:///{tmp_path}/{host}.db")
         try:
-            hub = fed.add("hub", Region.NORTH_AMERICA, hub=True, name="Mayo Clinic")
-            eu = fed.add("europe", Region.EUROPE, name="Radboud UMC")
+            fed.add("hub", Region.NORTH_AMERICA, hub=True, name="Mayo Clinic",
+                    latitude=44.0225, longitude=-92.4699)
+            eu = fed.add("europe", Region.EUROPE, name="Radboud UMC",
+                         latitude=51.8426, longitude=5.8528)
+            fed.add("asia", Region.ASIA, name="Asia node")  # gives no location
             await fed.converge()
             async with eu.client() as client:
-                # The roster's test nodes carry no location: every node is listed, unranked.
-                r = await client.get("/nearest", params={"city": "Nijmegen"})
+                r = await client.get("/nearest", params={"city": "Rochester, US"})
                 assert r.status_code == 200
-                assert "Nearest to Nijmegen, Netherlands" in r.text
-                assert r.text.count('<li class="') >= 2 and "serving this page" in r.text
+                assert "Nearest to Rochester, NY, United States" in r.text
+                assert 'The nearest directory is <strong>Mayo Clinic</strong>' in r.text
+                assert 'id="go-nearest">' in r.text and 'href="http://hub.test/"' in r.text
+                ranked = re.findall(r'<li class="[a-z]*" data-node="([^"]+)"', r.text)
+                assert [fed.nodes[h].node_id for h in ("hub", "europe", "asia")] == ranked
+                assert "location not given" in r.text  # Asia: listed last
+                # Other Rochesters are offered, each a link with its coordinates.
+                assert "Rochester, MN, United States" in r.text
+                r = await client.get("/nearest", params={"city": "nijmegen"})
+                assert "You are in the right place" in r.text
                 r = await client.get("/nearest", params={"city": "Atlantis-under-the-sea"})
-                assert "No city called" in r.text
-                r = await client.get("/nearest", params={"lat": "44.0", "lon": "-92.5"})
-                assert "Nearest to 44.0000, -92.5000" in r.text
+                assert "No city called" in r.text and 'id="verdict"' not in r.text
+                r = await client.get("/nearest", params={"lat": "-33.87", "lon": "151.21",
+                                                         "place": "Sydney"})
+                assert "Nearest to Sydney" in r.text and "Mayo Clinic</strong> (" in r.text
                 for bad, field in (({"lat": "north"}, "lat"), ({"lat": "91", "lon": "0"}, "lat"),
-                                   ({"lat": "10"}, "lon"), ({"lat": "nan", "lon": "0"}, "lat")):
+                                   ({"lat": "10"}, "lon"), ({"lat": "nan", "lon": "0"}, "lat"),
+                                   ({"city": "x" * 101}, "city"),
+                                   ({"lat": "1", "lon": "1", "place": "p" * 201}, "place")):
                     r = await client.get("/nearest", params=bad)
                     assert r.status_code == 422 and field in r.text, (bad, r.text)
-            assert hub.node_id
+                    assert r.headers["content-type"].startswith("text/html")
         finally:
             await fed.close()
 
     _run(scenario())
+
+
+def test_nearest_page_without_locations_names_no_nearest(node: Node) -> None:
+    # A node with no roster cannot rank anything, and says so rather than guessing.
+    r = node.client.get("/nearest", params={"city": "Nijmegen"})
+    assert r.status_code == 200 and "holds no roster" in r.text
+    assert "nearest directory is" not in r.text
+
+
+def test_the_view_is_built_at_most_once_per_interval(node: Node) -> None:
+    runtime = node.app.state.runtime
+    ticks = [100.0]
+    runtime.monotonic = lambda: ticks[0]
+    runtime.network_view.ttl = 2.0
+    first = node.client.get("/network").json()
+    assert node.client.post("/admin/members", json=member_body(), headers=node.editor)
+    assert node.client.get("/network").json() == first  # within the interval: same view
+    ticks[0] += 2.0
+    assert node.client.get("/network").json()["members"] == first["members"] + 1
 
 
 def test_every_page_says_which_node_serves_it_and_links_the_chooser(node: Node) -> None:

@@ -17,10 +17,9 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy import ColumnElement, and_, exists, select
@@ -34,7 +33,7 @@ from node.db.search import ROW_COLUMNS, to_row
 from node.db.store import ENTRIES, SEQUENCES, TAGS
 from node.deps import RuntimeDep, SessionDep
 from node.errors import NotFound
-from node.feeds.calendar import FeedInfo, build_calendar, feed_name, filename
+from node.feeds.calendar import FeedInfo, Filters, build_calendar, feed_name
 from node.problems import responses
 from node.runtime import Runtime
 from node.settings import NodeSettings
@@ -44,13 +43,17 @@ from schemas.geo import REGION_LABELS, Region
 router = APIRouter(tags=["calendar"], responses=responses(404, 422))
 
 MAX_FEED_EVENTS = 1000  # per feed; upcoming events are kept first, then the latest past ones
-HISTORY_DAYS = 365  # past events stay this long: subscribers keep their calendar's history
+# Past events stay in the feed this long after they end. A subscribed calendar mirrors the
+# feed, so an event that leaves the window also leaves subscribers' calendars.
+HISTORY_DAYS = 365
 CACHE_CONTROL = "public, max-age=300"
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 # Bump when the feed's bytes change for the same data (a new property, a new layout), so
 # that validators issued by the previous code stop matching.
 FEED_FORMAT = 1
-BUILT_FEEDS_KEPT = 16  # per node: feeds kept built, for clients that poll unconditionally
+# Built feeds kept in memory (per process, LRU), for clients that poll unconditionally:
+# bounded by bytes, not count, as feeds range from a few hundred bytes to about a megabyte.
+BUILT_FEEDS_BYTES = 32 * 1024 * 1024
 
 Topic = Annotated[
     str | None,
@@ -74,12 +77,17 @@ _FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
 class BuiltFeeds:
     """The last feeds built, by validator. Many clients poll without If-None-Match, and a
     large feed takes icalendar a good part of a second to build; while nothing changes,
-    their polls then cost one hash lookup too. Bounded (LRU); one per app (``app.state``)."""
+    their polls then cost one hash lookup too. LRU, bounded by the bodies' total size (a
+    body larger than the whole budget is not kept); one per app (``app.state``)."""
 
-    def __init__(self, size: int) -> None:
-        self._size = size
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0  # bytes held
         self._feeds: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()  # sync routes run on a thread pool
+
+    def __len__(self) -> int:
+        return len(self._feeds)
 
     def get(self, etag: str) -> bytes | None:
         with self._lock:
@@ -90,46 +98,62 @@ class BuiltFeeds:
 
     def put(self, etag: str, body: bytes) -> None:
         with self._lock:
+            old = self._feeds.pop(etag, None)
+            if old is not None:
+                self.size -= len(old)
+            if len(body) > self.max_bytes:
+                return
             self._feeds[etag] = body
-            self._feeds.move_to_end(etag)
-            while len(self._feeds) > self._size:
-                self._feeds.popitem(last=False)
+            self.size += len(body)
+            while self.size > self.max_bytes:
+                _, evicted = self._feeds.popitem(last=False)
+                self.size -= len(evicted)
 
 
 def built_feeds(request: Request) -> BuiltFeeds:
     state = request.app.state
     feeds: BuiltFeeds | None = getattr(state, "calendar_feeds", None)
     if feeds is None:  # a race here only builds a second, equivalent, empty cache
-        feeds = state.calendar_feeds = BuiltFeeds(BUILT_FEEDS_KEPT)
+        feeds = state.calendar_feeds = BuiltFeeds(BUILT_FEEDS_BYTES)
     return feeds
 
 
 BuiltFeedsDep = Annotated[BuiltFeeds, Depends(built_feeds)]
 
 
-@dataclass(frozen=True)
-class Filters:
-    region: str | None = None
-    organizer: str | None = None
-    topic: str | None = None
-    kind: str | None = None
-
-    def query_string(self) -> str:
-        """The canonical query: fixed order, no empty values. It names the feed (SOURCE)
-        and enters the validator, so both URL forms of one feed share both."""
-        return urlencode([(k, v) for k, v in asdict(self).items() if v is not None])
-
-    def path(self) -> str:
-        """The canonical URL path of this feed, with its query."""
-        query = self.query_string()
-        return "/events.ics" + (f"?{query}" if query else "")
+def is_head(request: Request) -> bool:
+    return request.method == "HEAD"
 
 
-@router.get("/events.ics", response_class=Response, responses=_FEED_RESPONSES)
+HeadDep = Annotated[bool, Depends(is_head)]
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Response])
+
+
+def feed_route(path: str) -> Callable[[_Endpoint], _Endpoint]:
+    """GET and HEAD of a feed: one endpoint, two routes, so that each method has its own
+    OpenAPI operation id (one route with both methods would give both the same id)."""
+    get = router.get(path, response_class=Response, responses=_FEED_RESPONSES)
+    head = router.head(
+        path,
+        response_class=Response,
+        responses=_FEED_RESPONSES,
+        summary="The feed's headers, without its body",
+        description="What GET answers (status, ETag, Content-Type, Content-Length...), "
+        "without the body, for link checkers and clients probing a subscription.",
+    )
+
+    def register(endpoint: _Endpoint) -> _Endpoint:
+        return head(get(endpoint))
+
+    return register
+
+
+@feed_route("/events.ics")
 def events_feed(
     session: SessionDep,
     runtime: RuntimeDep,
     built: BuiltFeedsDep,
+    head: HeadDep,
     region: Region | None = None,
     organizer: Annotated[
         str | None, Query(pattern=_UUID, description="Events organized by this member")
@@ -145,14 +169,15 @@ def events_feed(
         topic=_topic(topic),
         kind=kind.value if kind else None,
     )
-    return feed(session, runtime, built, filters, if_none_match=if_none_match)
+    return feed(session, runtime, built, filters, if_none_match=if_none_match, head=head)
 
 
-@router.get("/regions/{region}/events.ics", response_class=Response, responses=_FEED_RESPONSES)
+@feed_route("/regions/{region}/events.ics")
 def region_feed(
     session: SessionDep,
     runtime: RuntimeDep,
     built: BuiltFeedsDep,
+    head: HeadDep,
     region: Annotated[Region, Path()],
     topic: Topic = None,
     kind: Kind = None,
@@ -164,14 +189,15 @@ def region_feed(
         topic=_topic(topic),
         kind=kind.value if kind else None,
     )
-    return feed(session, runtime, built, filters, if_none_match=if_none_match)
+    return feed(session, runtime, built, filters, if_none_match=if_none_match, head=head)
 
 
-@router.get("/members/{member_id}/events.ics", response_class=Response, responses=_FEED_RESPONSES)
+@feed_route("/members/{member_id}/events.ics")
 def member_feed(
     session: SessionDep,
     runtime: RuntimeDep,
     built: BuiltFeedsDep,
+    head: HeadDep,
     member_id: RecordIdPath,
     topic: Topic = None,
     kind: Kind = None,
@@ -183,7 +209,7 @@ def member_feed(
         topic=_topic(topic),
         kind=kind.value if kind else None,
     )
-    return feed(session, runtime, built, filters, if_none_match=if_none_match)
+    return feed(session, runtime, built, filters, if_none_match=if_none_match, head=head)
 
 
 def feed(
@@ -193,6 +219,7 @@ def feed(
     filters: Filters,
     *,
     if_none_match: str | None,
+    head: bool = False,
 ) -> Response:
     settings = runtime.settings
     # The organizer is looked up first: an unknown one is a 404 even for a client that
@@ -203,12 +230,14 @@ def feed(
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    file = filename([filters.region, filters.kind, filters.topic, filters.organizer])
-    headers["Content-Disposition"] = f'inline; filename="{file}"'
+    headers["Content-Disposition"] = f'inline; filename="{filters.filename()}"'
     body = built.get(etag)
     if body is None:
         body = _build(session, settings, filters, organizer_name=organizer_name, today=today)
         built.put(etag, body)
+    if head:  # HEAD: GET's headers, Content-Length included (the feed is built for it)
+        headers["Content-Length"] = str(len(body))
+        return Response(media_type=MEDIA_TYPE, headers=headers)
     return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 

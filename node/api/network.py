@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from node.deps import RuntimeDep, SessionDep
-from node.network import NetworkView, network_view
+from node.network import NetworkView, recent_view
 
 router = APIRouter(tags=["node"])
 
@@ -15,4 +15,4 @@ def network(session: SessionDep, runtime: RuntimeDep, request: Request) -> Netwo
     """Members and upcoming events per region, the regions still without a leader, and every
     roster node's health as seen from this node: last contact, records behind and ahead,
     digest agreement, quarantined records and equivocation alarms."""
-    return network_view(session, runtime=runtime, syncer=request.app.state.syncer)
+    return recent_view(session, runtime=runtime, syncer=request.app.state.syncer)

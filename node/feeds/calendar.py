@@ -15,16 +15,19 @@ The choices, and why:
   gets a ``VTIMEZONE``, so a client can show "09:00 in Amsterdam" as it was announced.
   An event far from today (see ``ZONE_YEARS_BACK``/``AHEAD``) is written in UTC instead,
   which keeps every VTIMEZONE a few years long whatever dates an editor types.
+
+``Filters`` names a feed (its canonical URL), for the router and for pages that link to it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pycountry
@@ -52,6 +55,29 @@ class FeedInfo:
     description: str
     site: str
     source: str
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a feed selects, normalised (region and kind values, topic in lower case)."""
+
+    region: str | None = None
+    organizer: str | None = None
+    topic: str | None = None
+    kind: str | None = None
+
+    def query_string(self) -> str:
+        """The canonical query: fixed order, no empty values. It names the feed (SOURCE)
+        and enters the validator, so both URL forms of one feed share both."""
+        return urlencode([(k, v) for k, v in asdict(self).items() if v is not None])
+
+    def path(self) -> str:
+        """The canonical URL path of this feed, with its query."""
+        query = self.query_string()
+        return "/events.ics" + (f"?{query}" if query else "")
+
+    def filename(self) -> str:
+        return filename([self.region, self.kind, self.topic, self.organizer])
 
 
 def uid(record_id: str) -> str:

@@ -24,7 +24,6 @@ from sqlmodel import Session
 
 from federation.errors import HealthnetError
 from federation.signing import verify_envelope
-from node.api.calendar import Filters as FeedFilters
 from node.api.federation import federation_status
 from node.api.reads import item, normal_language
 from node.db.projection import utc_text
@@ -32,6 +31,7 @@ from node.db.search import ROW_COLUMNS, Page, search, to_row
 from node.db.search import Query as Search
 from node.db.store import ENTRIES, RECORDS
 from node.errors import InvalidInput
+from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
 from node.runtime import Runtime
 from node.web.views import (

@@ -8,6 +8,7 @@ find the same city.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,8 +46,17 @@ def _country_name(code: str) -> str:
     return code if country is None else str(getattr(country, "common_name", country.name))
 
 
-@lru_cache(maxsize=1)
+_BUILDING = threading.Lock()
+
+
 def _index() -> dict[str, tuple[Place, ...]]:
+    # Concurrent first requests wait for one build instead of each building the index.
+    with _BUILDING:
+        return _build()
+
+
+@lru_cache(maxsize=1)
+def _build() -> dict[str, tuple[Place, ...]]:
     """Folded name -> places, most populous first.
 
     GeoNames' main names are English where English has one ("Munich", "Rome"), and folding

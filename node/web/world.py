@@ -12,9 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from node.api.nodes import rank
 from node.errors import InvalidInput
-from node.network import network_view
+from node.nearest import rank
+from node.network import recent_view
 from node.web import places, worldmap
 from node.web.pages import Db, _runtime, bad_query, render
 from node.web.views import _params, _text
@@ -36,7 +36,7 @@ def ago(seconds: float | None) -> str:
 
 @router.get("/world", response_class=HTMLResponse)
 def world_page(request: Request, session: Db) -> HTMLResponse:
-    view = network_view(session, runtime=_runtime(request), syncer=request.app.state.syncer)
+    view = recent_view(session, runtime=_runtime(request), syncer=request.app.state.syncer)
     markers = [
         {"node": n, "x": xy[0], "y": xy[1]}
         for n in view.nodes
@@ -81,6 +81,7 @@ def nearest_page(request: Request) -> HTMLResponse:
     context: dict[str, Any] = {"title": "Find your nearest directory", "params": params}
     try:
         city = _text(params, "city", 100)
+        place = _text(params, "place", 200)
         lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "lon", 180)
         if (lat is None) != (lon is None):
             raise InvalidInput([("lat" if lat is None else "lon", "give both lat and lon")])
@@ -88,7 +89,7 @@ def nearest_page(request: Request) -> HTMLResponse:
         return bad_query(request, exc)
     origin = None
     if lat is not None and lon is not None:
-        origin = _text(params, "place", 200) or f"{lat:.4f}, {lon:.4f}"
+        origin = place or f"{lat:.4f}, {lon:.4f}"
     elif city:
         matches = places.find(city)
         context["matches"] = matches[1:]
@@ -97,9 +98,12 @@ def nearest_page(request: Request) -> HTMLResponse:
         else:
             best = matches[0]
             lat, lon, origin = best.latitude, best.longitude, best.label
-    trust = request.app.state.syncer.trust
-    if origin is not None and lat is not None and lon is not None and trust is not None:
+    if origin is not None and lat is not None and lon is not None:
+        trust = request.app.state.syncer.trust
         me = _runtime(request).settings.node_id
+        ranked = rank(trust.nodes.values(), me=me, lat=lat, lon=lon) if trust else []
         context["origin"] = origin
-        context["ranked"] = rank(trust.nodes.values(), me=me, lat=lat, lon=lon)
+        context["ranked"] = ranked
+        # Only a node with a known location can be called the nearest.
+        context["nearest"] = ranked[0] if ranked and ranked[0].distance_km is not None else None
     return render(request, "nearest.html", context)

@@ -31,7 +31,7 @@ REGION_ANCHORS: dict[Region, tuple[float, float]] = {
     Region.EUROPE: (63.0, 30.0),
     Region.AFRICA: (6.0, 19.0),
     Region.ASIA: (44.0, 92.0),
-    Region.OCEANIA: (-26.0, 134.0),
+    Region.OCEANIA: (-27.0, 124.0),
 }
 
 Point = tuple[float, float]

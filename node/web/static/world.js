@@ -8,6 +8,9 @@
   var source = root.getAttribute("data-source");
   var every = Number(root.getAttribute("data-refresh-ms")) || 5000;
   var live = root.querySelector("[data-live]");
+  // Only problems are announced to screen readers (role=status); the routine "updated"
+  // line changes every few seconds and is not a live region.
+  var problem = root.querySelector("[data-problem]");
   var HEALTH = ["self", "in-sync", "catching-up", "diverged", "alarm", "unreachable", "unknown", "inactive"];
 
   function set(scope, field, value) {
@@ -51,6 +54,8 @@
         set(row, "health", n.health);
         healthClass(row.querySelector('[data-field="health"]'), "h-text-", n.health);
         set(row, "last_contact", n.serving ? "now" : ago(n.seconds_since_contact));
+        var when = row.querySelector('[data-field="last_contact"] time');
+        if (when && n.last_contact) when.setAttribute("datetime", n.last_contact);
         set(row, "behind", show("?", n.behind));
         set(row, "ahead", show("?", n.ahead));
         set(row, "agrees", n.agrees === null ? "unknown" : (n.agrees ? "agree" : "differ"));
@@ -66,6 +71,7 @@
     });
     live.textContent = "Live: updated " + new Date().toLocaleTimeString() +
       " (figures as of " + view.generated_at + ").";
+    if (problem.textContent) problem.textContent = "";
     root.setAttribute("data-updated", view.generated_at);
   }
 
@@ -78,7 +84,7 @@
         return r.json();
       })
       .then(update)
-      .catch(function (e) { live.textContent = "Could not refresh (" + e.message + "); retrying."; })
+      .catch(function (e) { problem.textContent = "Could not refresh (" + e.message + "); retrying."; })
       .then(function () { setTimeout(tick, every); });
   }
 
