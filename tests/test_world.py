@@ -325,3 +325,23 @@ def test_network_is_documented_in_openapi(node: Node) -> None:
     documented = spec["components"]["schemas"]["NetworkView"]["properties"]
     assert "/network" in spec["paths"]
     assert set(node.client.get("/network").json()) == set(documented)
+
+
+def test_world_events_page_and_api_count_upcoming_events_alike(node: Node) -> None:
+    """"Upcoming" is "not over before today (UTC)" everywhere: an event that ended this
+    morning still counts on /world, on the /e page and in the API."""
+    c, h = node.client, node.editor
+    morning = event_body(title="Breakfast webinar", starts_at="2026-11-24T08:00",
+                         ends_at="2026-11-24T09:00")  # over by the test clock's noon
+    yesterday = event_body(title="Yesterday", starts_at="2026-11-23T08:00",
+                           ends_at="2026-11-23T09:00")
+    for body in (event_body(), morning, yesterday):
+        assert c.post("/admin/events", json=body, headers=h).status_code == 201
+    node.app.state.runtime.network_view.ttl = 0
+    europe = {r["region"]: r for r in c.get("/network").json()["regions"]}["europe"]
+    api = c.get("/events", params={"region": "europe", "count": True}).json()["total"]
+    page = c.get("/e", params={"region": "europe"}).text
+    shown = re.search(r'<span class="count">(\d+)</span>', page)
+    assert shown is not None
+    assert europe["events"] == api == int(shown.group(1)) == 2
+    assert "Breakfast webinar" in page and "Yesterday" not in page

@@ -35,16 +35,16 @@ from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
 from node.runtime import Runtime
 from node.web.views import (
-    _RECORD_ID,
-    _by_month,
-    _choice,
-    _country,
-    _event_view,
-    _next_link,
-    _params,
-    _safe_url,
-    _since,
-    _text,
+    RECORD_ID,
+    by_month,
+    choice_param,
+    country_param,
+    event_view,
+    next_link,
+    query_params,
+    safe_url,
+    since_param,
+    text_param,
 )
 from schemas.event import EventKind
 from schemas.geo import REGION_LABELS, Region
@@ -59,19 +59,19 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 
 
-templates.env.globals["safe_url"] = _safe_url
+templates.env.globals["safe_url"] = safe_url
 templates.env.globals["region_label"] = lambda r: (
     REGION_LABELS.get(Region(r), r) if r in set(Region) else r
 )
 
 
-def _runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
 def _session(request: Request) -> Iterator[Session]:
-    with Session(_runtime(request).engine) as session:
+    with Session(runtime_of(request).engine) as session:
         yield session
 
 
@@ -81,7 +81,7 @@ Db = Annotated[Session, Depends(_session)]
 def render(
     request: Request, name: str, context: dict[str, Any], *, status: int = 200
 ) -> HTMLResponse:
-    settings = _runtime(request).settings
+    settings = runtime_of(request).settings
     base = {
         "serving": {
             "name": settings.name,
@@ -126,7 +126,7 @@ def _names(session: Session, ids: set[str]) -> dict[str, str]:
 
 
 def _node_name(request: Request, origin: str) -> str | None:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     if origin == runtime.settings.node_id:
         return runtime.settings.name
     trust = request.app.state.syncer.trust
@@ -136,7 +136,7 @@ def _node_name(request: Request, origin: str) -> str | None:
 
 def verify_stored(request: Request, session: Session, record_id: str) -> dict[str, Any]:
     """Verify the current stored envelope of a record against its origin's key."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     row = session.execute(
         select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig).where(
             RECORDS.c.record_id == record_id, RECORDS.c.current.is_(True)
@@ -170,19 +170,19 @@ def verify_stored(request: Request, session: Session, record_id: str) -> dict[st
 
 @router.get("/", response_class=HTMLResponse)
 def directory(request: Request, session: Db) -> HTMLResponse:
-    params = _params(request)
+    params = query_params(request)
     try:
         query = Search(
             kind="member",
             limit=PAGE_SIZE,
-            q=_text(params, "q", 200),
-            region=_choice(params, "region", Region),
-            country=_country(params),
-            category=_choice(params, "kind", MemberKind),
-            topic=(_text(params, "topic", 60) or "").lower() or None,
-            language=normal_language(_text(params, "language", 35)),
+            q=text_param(params, "q", 200),
+            region=choice_param(params, "region", Region),
+            country=country_param(params),
+            category=choice_param(params, "kind", MemberKind),
+            topic=(text_param(params, "topic", 60) or "").lower() or None,
+            language=normal_language(text_param(params, "language", 35)),
         )
-        page: Page = search(session, query, cursor=_text(params, "cursor", 600), count=True)
+        page: Page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
     except (InvalidInput, HealthnetError) as exc:
         return bad_query(request, exc)
     return render(
@@ -194,17 +194,17 @@ def directory(request: Request, session: Db) -> HTMLResponse:
             "kinds": [k.value for k in MemberKind],
             "members": [item(r, "member") for r in page.rows],
             "total": page.total,
-            "next": _next_link(params, page.next_cursor),
+            "next": next_link(params, page.next_cursor),
         },
     )
 
 
 @router.get("/m/{member_id}", response_class=HTMLResponse)
 def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
-    member = _entry(session, "member", member_id) if _RECORD_ID.match(member_id) else None
+    member = _entry(session, "member", member_id) if RECORD_ID.match(member_id) else None
     if member is None:
         return error_page(request, 404, "No such member", [("id", f"no member {member_id}")])
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     upcoming = search(
         session,
         Search(
@@ -224,7 +224,7 @@ def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
             "m": member,
             "origin_name": _node_name(request, member["origin"]),
             "check": verify_stored(request, session, member_id),
-            "events": [_event_view(item(r, "event")) for r in upcoming.rows],
+            "events": [event_view(item(r, "event")) for r in upcoming.rows],
             "feed": subscribe_links(runtime.settings.url, FeedFilters(organizer=member_id).path()),
         },
     )
@@ -232,22 +232,22 @@ def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
 
 @router.get("/e", response_class=HTMLResponse)
 def events_page(request: Request, session: Db) -> HTMLResponse:
-    params = _params(request)
-    runtime = _runtime(request)
+    params = query_params(request)
+    runtime = runtime_of(request)
     try:
-        since = _since(params, runtime.clock())
+        since = since_param(params, runtime.clock())
         query = Search(
             kind="event",
             limit=PAGE_SIZE,
-            q=_text(params, "q", 200),
-            region=_choice(params, "region", Region),
-            category=_choice(params, "kind", EventKind),
+            q=text_param(params, "q", 200),
+            region=choice_param(params, "region", Region),
+            category=choice_param(params, "kind", EventKind),
             ends_after=since,
         )
-        page = search(session, query, cursor=_text(params, "cursor", 600), count=True)
+        page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
     except (InvalidInput, HealthnetError) as exc:
         return bad_query(request, exc)
-    events = [_event_view(item(r, "event")) for r in page.rows]
+    events = [event_view(item(r, "event")) for r in page.rows]
     return render(
         request,
         "events.html",
@@ -255,9 +255,9 @@ def events_page(request: Request, session: Db) -> HTMLResponse:
             "title": "Events",
             "params": params,
             "kinds": [k.value for k in EventKind],
-            "months": _by_month(events),
+            "months": by_month(events),
             "total": page.total,
-            "next": _next_link({**params, "from": since}, page.next_cursor),
+            "next": next_link({**params, "from": since}, page.next_cursor),
             "feed": subscribe_links(
                 runtime.settings.url,
                 FeedFilters(region=query.region, kind=query.category).path(),
@@ -268,7 +268,7 @@ def events_page(request: Request, session: Db) -> HTMLResponse:
 
 @router.get("/e/{event_id}", response_class=HTMLResponse)
 def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
-    event = _entry(session, "event", event_id) if _RECORD_ID.match(event_id) else None
+    event = _entry(session, "event", event_id) if RECORD_ID.match(event_id) else None
     if event is None:
         return error_page(request, 404, "No such event", [("id", f"no event {event_id}")])
     organizer = event.get("organizer")
@@ -278,7 +278,7 @@ def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
         "event.html",
         {
             "title": event["title"],
-            "e": _event_view(event),
+            "e": event_view(event),
             "organizer_name": names.get(organizer) if organizer else None,
             "origin_name": _node_name(request, event["origin"]),
         },
@@ -287,7 +287,7 @@ def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
 
 @router.get("/n", response_class=HTMLResponse)
 def node_page(request: Request, session: Db) -> HTMLResponse:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     settings = runtime.settings
     status = federation_status(session, settings.node_id, request.app.state.syncer)
     return render(

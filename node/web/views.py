@@ -20,11 +20,11 @@ from schemas.member import MemberKind
 MONTHS = (
     "January February March April May June July August September October November December"
 ).split()
-_RECORD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+RECORD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
-def _safe_url(value: object) -> str | None:
+def safe_url(value: object) -> str | None:
     """Only http(s) URLs become links; anything else is shown as text."""
     if isinstance(value, str) and value.lower().startswith(("https://", "http://")):
         return value
@@ -34,7 +34,7 @@ def _safe_url(value: object) -> str | None:
 # -- parameter checks ---------------------------------------------------------------------
 
 
-def _text(params: dict[str, str], name: str, max_length: int) -> str | None:
+def text_param(params: dict[str, str], name: str, max_length: int) -> str | None:
     value = params.get(name, "").strip()
     if not value:
         return None
@@ -43,7 +43,7 @@ def _text(params: dict[str, str], name: str, max_length: int) -> str | None:
     return value
 
 
-def _choice(
+def choice_param(
     params: dict[str, str], name: str, allowed: type[Region | MemberKind | EventKind]
 ) -> str | None:
     value = params.get(name, "").strip()
@@ -54,7 +54,7 @@ def _choice(
     return value
 
 
-def _country(params: dict[str, str]) -> str | None:
+def country_param(params: dict[str, str]) -> str | None:
     value = params.get("country", "").strip()
     if not value:
         return None
@@ -63,12 +63,13 @@ def _country(params: dict[str, str]) -> str | None:
     return value.upper()
 
 
-def _since(params: dict[str, str], now: datetime) -> str:
+def since_param(params: dict[str, str], now: datetime) -> str:
     """``from``: the instant "upcoming" is measured from. The next-page link carries it, so
     the cursor still matches its query when the clock has moved on between two pages."""
     value = params.get("from", "").strip()
     if not value:
-        return utc_text(now)
+        # As the API and the world view count them: not over before today (UTC).
+        return utc_text(now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
@@ -78,11 +79,11 @@ def _since(params: dict[str, str], now: datetime) -> str:
         raise InvalidInput([("from", "an ISO 8601 date-time, e.g. 2027-03-01T00:00:00Z")]) from exc
 
 
-def _params(request: Request) -> dict[str, str]:
+def query_params(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items()}
 
 
-def _next_link(params: dict[str, str], cursor: str | None) -> str | None:
+def next_link(params: dict[str, str], cursor: str | None) -> str | None:
     if cursor is None:
         return None
     kept = {k: v for k, v in params.items() if v and k != "cursor"}
@@ -102,7 +103,7 @@ def _utc(text: str) -> str:
     return f"{dt.day} {MONTHS[dt.month - 1]} {dt.year}, {dt:%H:%M} UTC"
 
 
-def _event_view(data: dict[str, Any]) -> dict[str, Any]:
+def event_view(data: dict[str, Any]) -> dict[str, Any]:
     start = datetime.fromisoformat(data["starts_at"])
     return {
         **data,
@@ -118,7 +119,7 @@ class Month:
     events: list[dict[str, Any]]
 
 
-def _by_month(events: list[dict[str, Any]]) -> list[Month]:
+def by_month(events: list[dict[str, Any]]) -> list[Month]:
     months: list[Month] = []
     for event in events:
         if months and months[-1].heading == event["month"]:

@@ -16,8 +16,8 @@ from node.errors import InvalidInput
 from node.nearest import rank
 from node.network import recent_view
 from node.web import places, worldmap
-from node.web.pages import Db, _runtime, bad_query, render
-from node.web.views import _params, _text
+from node.web.pages import Db, bad_query, render, runtime_of
+from node.web.views import query_params, text_param
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +36,7 @@ def ago(seconds: float | None) -> str:
 
 @router.get("/world", response_class=HTMLResponse)
 def world_page(request: Request, session: Db) -> HTMLResponse:
-    view = recent_view(session, runtime=_runtime(request), syncer=request.app.state.syncer)
+    view = recent_view(session, runtime=runtime_of(request), syncer=request.app.state.syncer)
     markers = [
         {"node": n, "x": xy[0], "y": xy[1]}
         for n in view.nodes
@@ -77,11 +77,11 @@ def _coordinate(params: dict[str, str], name: str, limit: float) -> float | None
 def nearest_page(request: Request) -> HTMLResponse:
     """Choose the nearest directory: from a city typed in, or from coordinates (which the
     "use my location" button fills in, with the person's consent)."""
-    params = _params(request)
+    params = query_params(request)
     context: dict[str, Any] = {"title": "Find your nearest directory", "params": params}
     try:
-        city = _text(params, "city", 100)
-        place = _text(params, "place", 200)
+        city = text_param(params, "city", 100)
+        place = text_param(params, "place", 200)
         lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "lon", 180)
         if (lat is None) != (lon is None):
             raise InvalidInput([("lat" if lat is None else "lon", "give both lat and lon")])
@@ -100,7 +100,7 @@ def nearest_page(request: Request) -> HTMLResponse:
             lat, lon, origin = best.latitude, best.longitude, best.label
     if origin is not None and lat is not None and lon is not None:
         trust = request.app.state.syncer.trust
-        me = _runtime(request).settings.node_id
+        me = runtime_of(request).settings.node_id
         ranked = rank(trust.nodes.values(), me=me, lat=lat, lon=lon) if trust else []
         context["origin"] = origin
         context["ranked"] = ranked
