@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from demokit import Demo, running_demo
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -220,3 +221,10 @@ def event_body(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`healthnet demo` running for the whole session (tests/demokit.py)."""
+    with running_demo(tmp_path_factory.mktemp("demo")) as running:
+        yield running

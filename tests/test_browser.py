@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import IN_CI
+from demokit import Demo
 from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
-from test_demo import REGIONS, _free_base, _serves_everything
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless, no sandbox (CI runs as root), and none of Chromium's own calls to the internet.
@@ -38,59 +35,6 @@ ARGS = [
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("HEALTHNET_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class Demo:
-    urls: dict[str, str]  # region -> base URL
-    data: Path
-
-    @property
-    def hub(self) -> str:
-        return self.urls["north-america"]
-
-
-def _agree(urls: list[str]) -> bool:
-    try:
-        heads = [httpx.get(f"{u}/federation/heads", timeout=3).json()["origins"] for u in urls]
-    except (httpx.HTTPError, ValueError, KeyError):
-        return False
-    views = [{o["origin"]: (o["last_seq"], o["digest"]) for o in h} for h in heads]
-    return len(views[0]) == 6 and all(v == views[0] for v in views)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    root = tmp_path_factory.mktemp("browser-demo")
-    base = _free_base()
-    urls = {region: f"http://127.0.0.1:{base + i}" for i, region in enumerate(REGIONS)}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHNET_")}
-    log = (root / "demo.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "demo", "--port-base", str(base),
-         "--data", str(root / "data")],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    try:
-        deadline = time.monotonic() + 150
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            assert proc.poll() is None, (root / "demo.log").read_text()
-            ready = all(_serves_everything(u) for u in urls.values()) and _agree(
-                list(urls.values())
-            )
-            if not ready:
-                time.sleep(1)
-        assert ready, (root / "demo.log").read_text()[-3000:]
-        yield Demo(urls, root / "data")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

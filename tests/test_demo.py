@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,42 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from demokit import REGIONS, free_base, serves_everything
 
-REGIONS = ["north-america", "europe", "africa", "asia", "oceania", "south-america"]
 pytestmark = pytest.mark.slow
 
 
-def _free_base() -> int:
-    """Six consecutive free ports on 127.0.0.1 (probed; a race only fails the test loudly)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + 6 > 65535:
-            continue
-        try:
-            for port in range(base, base + 6):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no six consecutive free ports")
-
-
-def _serves_everything(url: str) -> bool:
-    try:
-        for region in REGIONS:
-            page = httpx.get(f"{url}/members", params={"region": region, "count": True}, timeout=3)
-            if page.status_code != 200 or page.json()["total"] < 1:
-                return False
-    except httpx.HTTPError:
-        return False
-    return True
-
-
 def test_demo_converges_serves_every_region_everywhere_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    base = _free_base()
+    base = free_base()
     urls = [f"http://127.0.0.1:{base + i}" for i in range(6)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHNET_")}
     log = (tmp_path / "demo.log").open("wb")
@@ -68,10 +38,10 @@ def test_demo_converges_serves_every_region_everywhere_and_stops_on_ctrl_c(tmp_p
     )
     try:
         deadline = time.monotonic() + 150
-        while time.monotonic() < deadline and not all(_serves_everything(u) for u in urls):
+        while time.monotonic() < deadline and not all(serves_everything(u) for u in urls):
             assert demo.poll() is None, (tmp_path / "demo.log").read_text()
             time.sleep(1)
-        assert all(_serves_everything(u) for u in urls), (tmp_path / "demo.log").read_text()
+        assert all(serves_everything(u) for u in urls), (tmp_path / "demo.log").read_text()
         # Every node holds every origin with the same digest.
         heads = [
             {
