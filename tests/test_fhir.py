@@ -6,14 +6,18 @@ independent ``fhir.resources`` R4B models (see fhirkit). Runs on SQLite and Post
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from typing import Any
 
+import pytest
 from conftest import Clock, Node, event_body, member_body
-from fhirkit import ext, fhir, local, outcome, provenance, walk
+from fhirkit import FHIR_JSON, ext, fhir, local, outcome, provenance, validate, walk
 from sqlalchemy import update
 from sqlmodel import Session
 
 from node.db.store import RECORDS
+from node.fhir import queries
 
 ORG_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 KIND = "https://healthnet.example/fhir/CodeSystem/member-kind"
@@ -33,6 +37,12 @@ def add_event(node: Node, **fields: Any) -> str:
     assert r.status_code == 201, r.text
     eid: str = r.json()["id"]
     return eid
+
+
+def plain(text: str) -> str:
+    """Lower case without accents (Zürich → zurich)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def ids(bundle: dict[str, Any]) -> list[str]:
@@ -243,16 +253,78 @@ def test_unknown_ids_are_404_and_deleted_records_410(node: Node) -> None:
     assert outcome(node, f"/fhir/Location/{other}", 410)["code"] == "deleted"
 
 
-def test_writes_are_refused_with_405(node: Node) -> None:
+def test_writes_and_other_methods_are_refused_with_405(node: Node) -> None:
     for method, path in [(m, "/fhir/Organization") for m in ("POST", "PUT", "DELETE", "PATCH")] + [
         ("POST", "/fhir"),  # a transaction or batch Bundle
         ("PUT", "/fhir/Organization/x"),
+        ("OPTIONS", "/fhir/metadata"),
+        ("OPTIONS", "/fhir"),
+        ("TRACE", "/fhir/Organization/x"),
+        ("PROPFIND", "/fhir/Location"),  # a method no route names
+        ("DELETE", "/fhir/Patient/1"),
     ]:
         r = node.client.request(method, path, json={"resourceType": "Bundle"})
-        assert r.status_code == 405
-        assert r.headers["content-type"].startswith("application/fhir+json")
-        assert r.headers["allow"] == "GET"
-        assert r.json()["issue"][0]["code"] == "not-supported"
+        assert r.status_code == 405, (method, path, r.text)
+        assert r.headers["content-type"].startswith(FHIR_JSON)
+        assert r.headers["allow"] == "GET, HEAD"
+        issue = validate(r.json())["issue"][0]
+        assert issue["code"] == "not-supported" and issue["severity"] == "error"
+        assert method in issue["diagnostics"] or "read-only" in issue["diagnostics"]
+
+
+def test_head_answers_what_get_answers_without_the_body(node: Node) -> None:
+    mid = add_member(node)
+    for path, status in (
+        (f"/fhir/Organization/{mid}", 200),
+        (f"/fhir/Location/{mid}", 200),
+        ("/fhir/Organization?name=rad", 200),
+        ("/fhir/_history?_count=1", 200),
+        ("/fhir/Location/_history", 200),
+        ("/fhir/metadata", 200),
+        ("/fhir/Organization/00000000-0000-4000-8000-000000000000", 404),
+        ("/fhir/Patient", 404),
+        ("/fhir", 404),
+        ("/fhir/Organization?_count=x", 400),
+    ):
+        get, head = node.client.get(path), node.client.head(path)
+        assert (get.status_code, head.status_code) == (status, status), path
+        assert head.content == b"", path
+        assert head.headers["content-length"] == str(len(get.content)), path
+        for name in ("content-type", "etag", "last-modified"):
+            assert head.headers.get(name) == get.headers.get(name), (path, name)
+    lenient = node.client.head("/fhir/metadata?foo=1", headers={"Prefer": "handling=lenient"})
+    assert lenient.headers["preference-applied"] == "handling=lenient"
+
+
+def test_fhir_operations_in_the_openapi_document_are_get_only(node: Node) -> None:
+    """HEAD routes are left out of the OpenAPI document; operation ids stay unique."""
+    doc = node.client.get("/openapi.json").json()
+    fhir_paths = {p: ops for p, ops in doc["paths"].items() if p.startswith("/fhir")}
+    assert "/fhir/metadata" in fhir_paths
+    assert all(set(ops) == {"get"} for ops in fhir_paths.values()), fhir_paths
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+
+
+def test_an_unexpected_error_is_a_500_operation_outcome_without_details(
+    node: Node, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret: password=hunter2 at /var/lib/healthnet/node.db")
+
+    monkeypatch.setattr(queries, "search", broken)
+    with caplog.at_level(logging.ERROR, logger="node.api.fhir"):
+        r = node.client.get("/fhir/Organization", params={"name": "x"})
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith(FHIR_JSON)
+    body = validate(r.json())
+    assert body == {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "exception", "diagnostics": "internal error"}],
+    }
+    assert "hunter2" not in r.text and "RuntimeError" not in r.text
+    assert any("hunter2" in (rec.exc_text or "") for rec in caplog.records)  # logged
+    assert node.client.head("/fhir/Organization").status_code == 500
 
 
 # --------------------------------------------------------------------------- search
@@ -336,6 +408,60 @@ def test_search_locations_by_organization_and_name(node: Node, clock: Clock) -> 
     assert outcome(node, "/fhir/Organization", 400, organization=charite)["code"] == "not-supported"
 
 
+def test_location_name_matches_the_venue_name_and_the_title_as_alias(
+    node: Node, clock: Clock
+) -> None:
+    """``Location?name`` searches ``Location.name | Location.alias`` (HL7's Location-name):
+    a venue's own name as well as its event's title, as served."""
+    made = directory(node, clock)
+    rai = add_event(
+        node,
+        title="Health Social Media Day Europe",
+        venue={"name": "RAI Amsterdam", "city": "Amsterdam", "country": "NL"},
+    )
+    zurich = add_event(
+        node,
+        title="Swiss eHealth Summit",
+        timezone="Europe/Zurich",
+        venue={"name": "Kongresshaus Zürich", "city": "Zürich", "country": "CH"},
+    )
+
+    def found(**params: Any) -> list[str]:
+        bundle = fhir(node, "/fhir/Location", **params)
+        for e in bundle.get("entry", []):  # every match is a match of what is served
+            loc = e["resource"]
+            served = [loc["name"], *loc.get("alias", [])]
+            values = [plain(v) for v in next(iter(params.values())).split(",")]
+            assert any(v in plain(n) for v in values for n in served), (loc, params)
+        assert bundle["total"] == len(ids(bundle))
+        return sorted(ids(bundle))
+
+    assert found(name="RAI") == [rai]  # the venue's own name
+    assert found(name="rai amst") == [rai]
+    assert found(name="health social") == [rai]  # the title, served as alias
+    assert found(name="amsterdam") == []  # starts with, not contains
+    assert found(**{"name:contains": "amsterdam"}) == [rai]
+    assert found(**{"name:exact": "RAI Amsterdam"}) == [rai]
+    assert found(**{"name:exact": "rai amsterdam"}) == []
+    assert found(**{"name:exact": "Health Social Media Day Europe"}) == [rai]
+    assert found(name="kongresshaus zur") == [zurich]  # accents folded
+    assert found(**{"name:contains": "ZÜRICH"}) == [zurich]
+    assert found(name="swiss") == [zurich]
+    assert found(name="rai,kongress") == sorted([rai, zurich])
+    assert found(name="berlin s") == [made["berlin event"]]  # an unnamed venue: the title
+    assert found(name="charit") == [made["Charité Berlin"]]  # a member's site
+    # Combined with other parameters, and paged.
+    assert found(name="rai", **{"address-country": "DE"}) == []
+    pages = walk(node, "/fhir/Location", name="r", _count=1)
+    assert sorted(i for p in pages for i in ids(p)) == sorted(
+        [rai, made["Radboud University Medical Center"]]
+    )
+    # The venue's name is not an Organization's name, and a deleted event is gone.
+    assert ids(fhir(node, "/fhir/Organization", name="RAI")) == []
+    assert node.client.delete(f"/admin/events/{rai}", headers=node.editor).status_code == 200
+    assert found(name="RAI") == []
+
+
 def test_search_by_last_updated(node: Node, clock: Clock) -> None:
     made = directory(node, clock)  # members on Nov 24, 25, 26 and 27
 
@@ -358,11 +484,21 @@ def test_search_by_last_updated(node: Node, clock: Clock) -> None:
     assert found("ge2026-11-25T12:00:00Z") == [charite, erasmus, karolinska]
     assert found("gt2026-11-25T12:00:00Z") == [charite, karolinska]
     assert found("ge2026-11-25T13:00:00%2B01:00") == [charite, erasmus, karolinska]
+    # An unescaped "+" in the offset arrives as a space: read as "+", like _format's.
+    assert found("ge2026-11-25T13:00:00+01:00") == [charite, erasmus, karolinska]
+    assert found("lt2026-11-25T11:00:00-01:00") == [radboud]
     assert found("sa9999") == [] and len(found("le9999")) == 4
     # the Location of Radboud has Radboud's lastUpdated
     locs = fhir(node, "/fhir/Location", _lastUpdated="lt2026-11-25")
     assert ids(locs) == [made[radboud]]
-    for bad in ("yesterday", "2026-13-01", "ge2026-11-25,2026-11-26", "2026-11-25T25:00Z"):
+    for bad in (
+        "yesterday",
+        "2026-13-01",
+        "ge2026-11-25,2026-11-26",
+        "2026-11-25T25:00Z",
+        "ge٢٠٢٦",  # digits of other scripts are not digits here
+        "2026-11-25T12:00:00 01",
+    ):
         issue = outcome(node, "/fhir/Organization", 400, _lastUpdated=bad)
         assert issue["code"] == "invalid" and issue["expression"] == ["_lastUpdated"]
     assert outcome(node, "/fhir/Organization", 400, _lastUpdated="ap2026")["code"] == (
@@ -419,8 +555,15 @@ def test_cursors_are_bound_to_their_search(node: Node) -> None:
 
 def test_count_above_the_maximum_is_lowered(node: Node) -> None:
     add_member(node)
-    bundle = fhir(node, "/fhir/Organization", _count=5000)
-    assert bundle["link"][0]["url"].endswith("_count=200")
+    for count in ("5000", "1000000", "9" * 5000, "000201"):
+        bundle = fhir(node, "/fhir/Organization", _count=count)
+        assert bundle["link"][0]["url"].endswith("_count=200"), count
+    assert fhir(node, "/fhir/Organization", _count="007")["link"][0]["url"].endswith("_count=7")
+    assert fhir(node, "/fhir/_history", _count=10**7)["link"][0]["url"].endswith("_count=200")
+    for bad in ("٣", "1٣", "+5", "1e3", "0x10", "5.0"):
+        issue = outcome(node, "/fhir/Organization", 400, _count=bad)
+        assert issue["expression"] == ["_count"], bad
+        assert outcome(node, "/fhir/_history", 400, _count=bad)["expression"] == ["_count"]
 
 
 # --------------------------------------------------------------------------- errors
@@ -454,6 +597,50 @@ def test_lenient_handling_ignores_unsupported_parameters_and_says_so(node: Node)
     r = node.client.get("/fhir/Organization", params={"_count": "x"}, headers=lenient)
     assert r.status_code == 400
     fhir(node, "/fhir/metadata", headers=lenient, mode="full")
+
+
+def test_empty_values_are_ignored_whatever_the_parameter(node: Node) -> None:
+    add_member(node)
+    for params in (
+        {"name": ""},
+        {"_count": ""},
+        {"_total": ""},
+        {"cursor": ""},
+        {"_format": ""},
+        {"_pretty": " "},
+        {"foo": ""},  # an unsupported parameter that asks for nothing
+        {"_sort": ""},
+        {"organization": ""},
+    ):
+        bundle = fhir(node, "/fhir/Location", **params)
+        assert len(ids(bundle)) == 1 and bundle["total"] == 1, params
+        assert bundle["link"][0]["url"].endswith("/fhir/Location?_count=20"), params
+    fhir(node, "/fhir/metadata", mode="")
+    for params in ({"_since": ""}, {"_at": ""}, {"_type": ""}, {"_count": ""}):
+        assert len(fhir(node, "/fhir/_history", **params)["entry"]) == 2, params
+
+
+def test_ids_and_references_are_checked_whole(node: Node, clock: Clock) -> None:
+    made = directory(node, clock)
+    charite = made["Charité Berlin"]
+    # "$" would have let a trailing newline through.
+    assert outcome(node, f"/fhir/Organization/{charite}%0A", 404)["code"] == "not-found"
+    r = node.client.head(f"/fhir/Organization/{charite}%0A")
+    assert r.status_code == 404
+    assert outcome(node, "/fhir/Organization", 400, _id="a\nb")["expression"] == ["_id"]
+    for ref in (
+        f"/{charite}",
+        f"xOrganization/{charite}",
+        f"Organization/{charite}/_history/1",
+        f"Organization//{charite}",
+        f"http://x.test/fhir/Patient/{charite}",
+        f"urn:x:Organization/{charite}",
+        "Organization/",
+    ):
+        issue = outcome(node, "/fhir/Location", 400, organization=ref)
+        assert issue["expression"] == ["organization"], ref
+    found = fhir(node, "/fhir/Location", organization=f"https://x.test/Organization/{charite}")
+    assert sorted(ids(found)) == sorted([charite, made["berlin event"]])
 
 
 def test_problem_handler_is_not_used_for_fhir_errors(node: Node) -> None:

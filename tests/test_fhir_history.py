@@ -18,10 +18,14 @@ from fhirkit import entries, fhir, local, outcome, provenance, validate, walk
 from sqlmodel import Session
 
 from federation.keys import generate, node_id_for
-from federation.signing import seal
+from federation.signing import header_hash, seal
+from federation.trust import Trust
 from node.db import store
 from node.db.engine import writer
+from node.db.ingest import PageResult, ingest_page
+from node.fhir import bundles, params
 from schemas.geo import Region
+from schemas.roster import RosterKey, RosterNode
 
 
 def add_member(node: Node, **fields: Any) -> str:
@@ -219,6 +223,28 @@ def test_history_parameters_are_checked(node: Node) -> None:
     assert "entry" not in fhir(node, "/fhir/_history", _count=0)
     lenient = fhir(node, "/fhir/_history", headers={"Prefer": "handling=lenient"}, _at="2026")
     assert len(lenient["entry"]) == 2
+    # A history Bundle has no place for an outcome entry: the self link shows what applied.
+    assert "_at" not in lenient["link"][0]["url"]
+    # Only ASCII digits, and an instant is checked whole.
+    assert outcome(node, "/fhir/_history", 400, _since="٢٠٢٦")["expression"] == ["_since"]
+    history = params.History(("Organization", "Location"))
+    for watermark in ("2026-11-24T12:00:00Z\n", "٢٠٢٦-11-24T12:00:00Z"):
+        forged = bundles.history_cursor(
+            history, "_history", bundles.Position(watermark, "2026-11-24T12:00:00Z", "x", 1, 0)
+        )
+        assert outcome(node, "/fhir/_history", 400, cursor=forged)["expression"] == ["cursor"]
+
+
+def test_since_accepts_an_unescaped_plus_in_its_offset(node: Node, clock: Clock) -> None:
+    add_member(node, name="Early")
+    clock.advance(hours=1)
+    late = add_member(node, name="Late")
+    for query in ("_since=2026-11-24T14:30:00%2B02:00", "_since=2026-11-24T14:30:00+02:00"):
+        r = node.client.get(f"/fhir/Organization/_history?{query}")
+        assert r.status_code == 200, r.text
+        assert [e["request"]["url"] for e in validate(r.json())["entry"]] == [
+            f"Organization/{late}"
+        ]
 
 
 # --------------------------------------------------------------------------- many origins
@@ -262,6 +288,86 @@ def test_a_record_issued_long_ago_but_received_now_is_in_the_next_harvest(
     prov = provenance(org)
     assert prov["origin"] == origin and prov["received"] == "2026-11-24T12:31:00Z"
     assert prov["signature"] == "unverifiable"
+
+
+def test_a_withheld_body_restored_later_is_in_the_next_harvest(node: Node, clock: Clock) -> None:
+    """A relay withheld the body of a record's current version: this node stored a stub
+    and kept showing the version before it. When an honest peer later sends the body,
+    ``store.fill`` makes that version current and stamps it as received now, so a
+    harvest from the previous watermark returns it (it was stamped long before)."""
+    other = generate()
+    origin = node_id_for(other.public_raw)
+    trust = Trust(
+        origin,
+        {
+            origin: RosterNode(
+                node_id=origin,
+                name="Elsewhere",
+                leader="Elsewhere UMC",
+                region=Region.EUROPE,
+                url="https://elsewhere.test",
+                keys=[RosterKey(key_id=other.key_id, public_key=other.public_b64)],
+            )
+        },
+        1,
+    )
+    rid = str(uuid.uuid4())
+    v1 = seal(
+        key=other,
+        origin=origin,
+        seq=1,
+        record_id=rid,
+        kind="member",
+        version=1,
+        issued_at="2026-11-24T11:00:00Z",
+        body=member_body(name="Restored v1"),
+        prev=None,
+    )
+    v2 = seal(
+        key=other,
+        origin=origin,
+        seq=2,
+        record_id=rid,
+        kind="member",
+        version=2,
+        issued_at="2026-11-24T11:30:00Z",
+        body=member_body(name="Restored v2"),
+        prev=header_hash(v1["record"]),
+    )
+
+    def receive(records: list[dict[str, Any]], now: str) -> PageResult:
+        with Session(writer(node.engine)) as session:
+            result = ingest_page(
+                session, origin=origin, records=records, trust=trust, peer="relay", now=now
+            )
+            session.commit()
+        return result
+
+    withheld = receive([v1, {**v2, "body": None}], "2026-11-24T12:00:00Z")
+    assert withheld.withheld == [2] and withheld.applied == 1
+    assert fhir(node, f"/fhir/Organization/{rid}")["meta"]["versionId"] == "1"
+
+    clock.advance(minutes=30)
+    pages, since = harvest(node)
+    assert changes(pages) == [
+        ("POST", f"Organization/{rid}", "1", "201 Created"),
+        ("POST", f"Location/{rid}", "1", "201 Created"),
+    ]
+    assert since == "2026-11-24T12:25:00Z"  # after the stub was stored
+
+    clock.advance(minutes=10)
+    restored = receive([v1, v2], "2026-11-24T12:40:00Z")  # an honest peer's full copy
+    assert restored.filled == 1
+    org = fhir(node, f"/fhir/Organization/{rid}")
+    assert org["name"] == "Restored v2"
+    assert provenance(org)["received"] == "2026-11-24T12:40:00Z"
+
+    pages, _ = harvest(node, _since=since)
+    assert changes(pages) == [
+        ("PUT", f"Organization/{rid}", "2", "200 OK"),
+        ("PUT", f"Location/{rid}", "2", "200 OK"),
+    ]
+    assert entries(pages)[0]["resource"] == org
 
 
 def test_federated_records_carry_their_origin_and_verify_on_the_receiving_node(

@@ -6,6 +6,10 @@ errors included, is ``application/fhir+json``: FHIR clients read an OperationOut
 an RFC 9457 problem, so the FHIR routes never let an error reach the global problem
 handler. Parameters are read from the raw query string rather than declared, because a
 declared parameter that fails validation would be answered by that handler.
+
+Every GET route also answers HEAD (the same status and headers, no body; HEAD routes are
+left out of the OpenAPI document, which would otherwise need a second operation per path).
+Any other method on any ``/fhir`` path is a 405 OperationOutcome with ``Allow: GET, HEAD``.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
+from starlette.types import Receive, Scope, Send
 
 from node.db.projection import utc_text
 from node.deps import RuntimeDep, SessionDep
 from node.fhir import bundles, params, queries, resources
-from node.fhir.params import FhirError
+from node.fhir.params import ID_PATTERN, FhirError
 from node.fhir.provenance import KeyRing
 from node.runtime import Runtime
 
@@ -33,7 +38,9 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
 TYPES = ("Organization", "Location")
-_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_ID = re.compile(ID_PATTERN)  # fullmatch: "$" would accept a trailing newline
+ALLOW = "GET, HEAD"
+_Endpoint = Callable[..., Response]
 _OUTCOME = {"description": "An OperationOutcome", "content": {"application/fhir+json": {}}}
 _FHIR: dict[int | str, dict[str, Any]] = {
     200: {"description": "A FHIR resource or Bundle", "content": {"application/fhir+json": {}}},
@@ -41,6 +48,18 @@ _FHIR: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], responses=_FHIR)
+
+
+def _get(path: str, **options: Any) -> Callable[[_Endpoint], _Endpoint]:
+    """A GET route and its HEAD twin (not in the OpenAPI document)."""
+    get = router.get(path, **options)
+    head = router.head(path, include_in_schema=False)
+
+    def register(endpoint: _Endpoint) -> _Endpoint:
+        return head(get(endpoint))
+
+    return register
+
 
 Items = Sequence[tuple[str, str]]
 
@@ -79,6 +98,9 @@ def _respond(request: Request, build: Callable[[Items, bool], Answer]) -> Respon
         indent=2 if pretty else None,
         separators=None if pretty else (",", ":"),
     )
+    if request.method == "HEAD":  # GET's status and headers, Content-Length included
+        answer.headers["Content-Length"] = str(len(text.encode("utf-8")))
+        return Response(status_code=answer.status, media_type=MEDIA_TYPE, headers=answer.headers)
     return Response(text, status_code=answer.status, media_type=MEDIA_TYPE, headers=answer.headers)
 
 
@@ -102,7 +124,7 @@ def _resource_type(rtype: str) -> str:
     return rtype
 
 
-@router.get("/metadata")
+@_get("/metadata")
 def metadata(request: Request, runtime: RuntimeDep) -> Response:
     """The CapabilityStatement: what this server supports."""
 
@@ -119,7 +141,7 @@ def metadata(request: Request, runtime: RuntimeDep) -> Response:
     return _respond(request, build)
 
 
-@router.get("/_history")
+@_get("/_history")
 def system_history(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Changes to Organizations and Locations, in the order this node received them."""
     return _respond(
@@ -127,7 +149,7 @@ def system_history(request: Request, session: SessionDep, runtime: RuntimeDep) -
     )
 
 
-@router.get("/{rtype}/_history")
+@_get("/{rtype}/_history")
 def type_history(
     rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -139,7 +161,7 @@ def type_history(
     return _respond(request, build)
 
 
-@router.get("/{rtype}/{rid}")
+@_get("/{rtype}/{rid}")
 def read(
     rtype: str, rid: str, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -153,7 +175,7 @@ def read(
     return _respond(request, build)
 
 
-@router.get("/{rtype}")
+@_get("/{rtype}")
 def search(rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """A searchset Bundle, paged by an opaque cursor in the ``next`` link."""
 
@@ -163,8 +185,8 @@ def search(rtype: str, request: Request, session: SessionDep, runtime: RuntimeDe
     return _respond(request, build)
 
 
-@router.get("", include_in_schema=False)
-@router.get("/{rest:path}", include_in_schema=False)
+@router.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
+@router.api_route("/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
 def unknown(request: Request) -> Response:
     def build(items: Items, lenient: bool) -> Answer:
         raise FhirError(404, "not-supported", f"no FHIR interaction at {request.url.path}")
@@ -172,24 +194,43 @@ def unknown(request: Request) -> Response:
     return _respond(request, build)
 
 
-@router.api_route("", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-@router.api_route(
-    "/{rest:path}", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-)
-def read_only(request: Request) -> Response:
+def other_method(request: Request) -> Response:
+    """Every method but GET and HEAD, on every FHIR path: writes (a transaction is a POST
+    to ``/fhir``), OPTIONS, and methods no one has registered."""
+
     def build(items: Items, lenient: bool) -> Answer:
-        raise FhirError(405, "not-supported", "this FHIR server is read-only")
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            raise FhirError(405, "not-supported", "this FHIR server is read-only")
+        raise FhirError(
+            405, "not-supported", f"method {request.method} is not supported (only {ALLOW})"
+        )
 
     response = _respond(request, build)
-    response.headers["Allow"] = "GET"
+    response.headers["Allow"] = ALLOW
     return response
+
+
+class _AnyMethod:
+    """``other_method`` as an ASGI app. Starlette routes an ASGI app registered without a
+    method list for every method, where a function endpoint (and every FastAPI route)
+    gets only the methods it names, leaving the rest to the global 405 problem handler."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await other_method(Request(scope, receive))(scope, receive, send)
+
+
+# After every GET route: these take only what no route above took. (FastAPI types the
+# endpoint as a request handler; Starlette's Route also takes an ASGI app.)
+_any_method: Any = _AnyMethod()
+router.add_route("/fhir", _any_method, include_in_schema=False)
+router.add_route("/fhir/{rest:path}", _any_method, include_in_schema=False)
 
 
 # --------------------------------------------------------------------------- interactions
 
 
 def _read(session: Session, runtime: Runtime, rtype: str, rid: str) -> Answer:
-    stored = queries.current(session, rid) if _ID.match(rid) else None
+    stored = queries.current(session, rid) if _ID.fullmatch(rid) else None
     if stored is None or (rtype == "Organization" and stored.kind != "member"):
         raise FhirError(404, "not-found", f"{rtype}/{rid} is not known here")
     if stored.deleted:

@@ -37,7 +37,7 @@ from node.fhir.resources import Version
 SETTLE = timedelta(minutes=5)
 
 ORGANIZATION, LOCATION = 0, 1
-_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")  # as utc_text writes
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # utc_text's
 PART_TYPE = {ORGANIZATION: "Organization", LOCATION: "Location"}
 
 
@@ -187,7 +187,7 @@ def history_start(history: History, path: str, now: datetime) -> Position:
         raise FhirError(
             400, "invalid", "cursor: it belongs to a different history", expression="cursor"
         )
-    if part not in PART_TYPE or not _INSTANT.match(watermark):
+    if part not in PART_TYPE or not _INSTANT.fullmatch(watermark):
         raise FhirError(
             400, "invalid", "cursor: not a cursor issued by this node", expression="cursor"
         )

@@ -5,6 +5,8 @@ would take an unfiltered answer for a filtered one. So an unknown or unsupported
 is a 400 OperationOutcome, unless the client sent ``Prefer: handling=lenient``, in which
 case it is dropped and named in the answer. Malformed values of known parameters are
 always a 400, lenient or not: leniency is about what the server supports, not about typos.
+A parameter with an empty value (``name=``, ``_count=``, ``foo=``) is ignored, whatever its
+name: it asks for nothing.
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ from node.db.projection import utc_text
 FORMATS = {"json", "application/json", "application/fhir+json"}
 # Parameters every interaction accepts (they change the rendering, never the result).
 COMMON = {"_format", "_pretty"}
-_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# Patterns are matched with ``fullmatch`` (``$`` would let a trailing newline through) and
+# spell digits ``[0-9]`` (``\d`` also matches other scripts' digits, such as ``٣``).
+ID_PATTERN = r"[A-Za-z0-9\-.]{1,64}"
+_ID = re.compile(ID_PATTERN)
+# The time zone's sign may be a space: an unescaped "+" in a query string decodes to one.
 _DATE = re.compile(
-    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
-    r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,9}))?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2})"
+    r"(?:T(?P<H>[0-9]{2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:\.(?P<f>[0-9]{1,9}))?)?"
+    r"(?P<tz>Z|[+ -][0-9]{2}:[0-9]{2})?)?)?)?"
+)
+# A reference to an Organization: a bare id, ``Organization/<id>``, or an absolute URL
+# ending in ``/Organization/<id>``.
+_REFERENCE = re.compile(
+    r"(?:(?:https?://[^/?#\s]+(?:/[^?#\s]*)?/)?Organization/)?(?P<id>" + ID_PATTERN + ")"
 )
 _PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 _TYPES = ("Organization", "Location")
@@ -96,12 +107,21 @@ class Search:
 
 @dataclass(frozen=True)
 class History:
+    """A history request. Unsupported parameters dropped under lenient handling are not
+    listed: a history Bundle has no place for an outcome entry (every entry needs a
+    ``request`` and ``response``), so only the self link, which lists what was applied,
+    tells them apart."""
+
     types: tuple[str, ...]
     since: str | None = None
     count: int = 100
     cursor: str | None = None
-    ignored: tuple[str, ...] = ()
     applied: tuple[tuple[str, str], ...] = ()
+
+
+def _given(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The parameters that carry a value: an empty one is ignored (FHIR search rules)."""
+    return [(key, value) for key, value in items if value.strip() != ""]
 
 
 def check_format(items: Sequence[tuple[str, str]]) -> bool:
@@ -111,7 +131,7 @@ def check_format(items: Sequence[tuple[str, str]]) -> bool:
     ``_format=application/fhir+json`` arrives as ``application/fhir json``.
     """
     pretty = False
-    for key, value in items:
+    for key, value in _given(items):
         if key == "_format":
             fmt = value.strip().replace(" ", "+").split(";")[0].strip().lower()
             if fmt not in FORMATS:
@@ -125,13 +145,13 @@ def check_format(items: Sequence[tuple[str, str]]) -> bool:
     return pretty
 
 
-def plain(items: Sequence[tuple[str, str]], *, lenient: bool) -> tuple[str, ...]:
-    """Read and metadata take no parameters beyond ``_format`` and ``_pretty``."""
-    ignored: list[str] = []
-    for key, _ in items:
+def plain(items: Sequence[tuple[str, str]], *, lenient: bool) -> None:
+    """Read and metadata take no parameters beyond ``_format`` and ``_pretty``. A resource
+    has no place to name what lenient handling dropped; ``Preference-Applied`` says it
+    was applied."""
+    for key, _ in _given(items):
         if key not in COMMON:
-            _unknown(key, lenient, ignored)
-    return tuple(ignored)
+            _unknown(key, lenient)
 
 
 def search(
@@ -150,14 +170,10 @@ def search(
     count, total, cursor = default_count, True, None
     ignored: list[str] = []
     applied: list[tuple[str, str]] = []
-    for key, value in items:
+    for key, value in _given(items):
         name, _, modifier = key.partition(":")
         if key in COMMON:
             continue
-        if name in ("_id", "name", "address-country", "_lastUpdated", "organization") and (
-            value.strip() == ""
-        ):
-            continue  # an empty parameter is ignored (FHIR search rules)
         known = True
         if name == "_id" and not modifier:
             ids.append(_ids(key, value))
@@ -179,7 +195,8 @@ def search(
             cursor = value
         else:
             known = False
-            _unknown(key, lenient, ignored)
+            _unknown(key, lenient)
+            ignored.append(key)
         if known and key not in ("_count", "cursor"):
             applied.append((key, value))
     return Search(
@@ -210,9 +227,8 @@ def history(
     types: tuple[str, ...] = (resource,) if resource else _TYPES
     since = None
     count, cursor = default_count, None
-    ignored: list[str] = []
     applied: list[tuple[str, str]] = []
-    for key, value in items:
+    for key, value in _given(items):
         if key in COMMON:
             continue
         if key == "_since":
@@ -236,8 +252,8 @@ def history(
             types = tuple(t for t in _TYPES if t in wanted)
             applied.append((key, value))
         else:
-            _unknown(key, lenient, ignored)
-    return History(types, since, count, cursor, tuple(ignored), tuple(applied))
+            _unknown(key, lenient)
+    return History(types, since, count, cursor, tuple(applied))
 
 
 def date_test(param: str, value: str) -> DateTest:
@@ -278,7 +294,7 @@ def _range(param: str, value: str, *, ceil: bool = False) -> tuple[str, str | No
     harvester sees the whole second again rather than miss part of it). A value without a
     time zone is UTC.
     """
-    match = _DATE.match(value.strip())
+    match = _DATE.fullmatch(value.strip())
     if match is None:
         raise bad(param, "expected a FHIR date such as 2026-01-01 or 2026-01-01T10:00:00Z")
     g = match.groupdict()
@@ -291,7 +307,7 @@ def _range(param: str, value: str, *, ceil: bool = False) -> tuple[str, str | No
         micro = int((g["f"] or "0")[:6].ljust(6, "0"))
         tz = UTC
         if g["tz"] and g["tz"] != "Z":
-            sign = 1 if g["tz"][0] == "+" else -1
+            sign = -1 if g["tz"][0] == "-" else 1  # "+", or the space it decodes to
             hh, mm = int(g["tz"][1:3]), int(g["tz"][4:6])
             tz = timezone(sign * timedelta(hours=hh, minutes=mm))
         low = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
@@ -337,7 +353,7 @@ def _text_of(when: datetime, *, ceil: bool) -> str:
 def _ids(param: str, value: str) -> tuple[str, ...]:
     ids = tuple(v.strip() for v in value.split(","))
     for rid in ids:
-        if not _ID.match(rid):
+        if not _ID.fullmatch(rid):
             raise bad(param, f"{rid!r} is not a FHIR id")
     return ids
 
@@ -357,30 +373,33 @@ def _split(value: str) -> list[str]:
 
 
 def _references(param: str, value: str) -> tuple[str, ...]:
-    """``Organization/<id>``, a bare id, or an absolute URL ending in one."""
+    """``Organization/<id>``, a bare id, or an absolute URL ending in ``/Organization/<id>``;
+    anything else (``/x``, ``Patient/x``, ``Organization/x/_history/1``) is refused."""
     out = []
     for ref in (v.strip() for v in value.split(",")):
-        rid = ref.rsplit("/", 1)[-1] if "/" in ref else ref
-        prefix = ref[: -len(rid)].rstrip("/")
-        if prefix and not prefix.endswith("Organization"):
+        match = _REFERENCE.fullmatch(ref)
+        if match is None:
             raise bad(param, f"{ref!r} is not a reference to an Organization")
-        if not _ID.match(rid):
-            raise bad(param, f"{ref!r} is not a reference to an Organization")
-        out.append(rid)
+        out.append(match["id"])
     return tuple(out)
 
 
 def _count(value: str, maximum: int) -> int:
     """Page size. Above the node's maximum it is lowered, as FHIR allows (a server may
-    return fewer than asked, never more); the self link shows the size applied."""
-    if not re.fullmatch(r"\d{1,6}", value.strip()):
+    return fewer than asked, never more); the self link shows the size applied. Any
+    number of digits is accepted (a huge one is lowered without converting it)."""
+    digits = value.strip()
+    if not re.fullmatch(r"[0-9]+", digits):
         raise bad("_count", "a whole number, 0 or more")
-    return min(int(value), maximum)
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > len(str(maximum)):
+        return maximum
+    return min(int(digits), maximum)
 
 
-def _unknown(key: str, lenient: bool, ignored: list[str]) -> None:
+def _unknown(key: str, lenient: bool) -> None:
+    """Refuses an unsupported parameter, unless the client asked for lenient handling."""
     if lenient:
-        ignored.append(key)
         return
     raise FhirError(
         400,

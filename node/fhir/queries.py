@@ -3,6 +3,11 @@
 Searches filter the ``entries`` projection (current, live records) and join the signed
 row in ``records`` for its header and signature; reads and history go to ``records``
 directly, because only there are deletions (signed tombstones) and receipt times.
+
+One search is not a plain filter on the projection: a Location's ``name`` matches
+``Location.name | Location.alias`` (HL7's ``Location-name``), and an event venue's own name
+is served but not projected. It is read from the stored body (``venue.name``) and
+compared in Python with the same folding as the projected names (see ``_venues_named``).
 """
 
 from __future__ import annotations
@@ -12,13 +17,25 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, tuple_
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    and_,
+    cast,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+)
 from sqlmodel import Session
 
 from node.db.store import ENTRIES, RECORDS
-from node.db.text import fold
+from node.db.text import fold, tokens
 from node.fhir import provenance
-from node.fhir.params import DateTest, Search
+from node.fhir.params import DateTest, Search, Text
 from node.fhir.resources import Provenance, Version
 
 KINDS = ("member", "event")
@@ -115,7 +132,7 @@ class Found:
 def search(session: Session, s: Search, *, after: int | None) -> Found:
     """One page in ``entries.pk`` order (immutable per record, so an edit never moves a
     record across the cursor), plus the number of matches when asked."""
-    where = _filters(s)
+    where = _filters(session, s)
     rows: list[tuple[int, Stored]] = []
     more = False
     if s.count > 0:
@@ -142,7 +159,7 @@ def search(session: Session, s: Search, *, after: int | None) -> Found:
     return Found(rows, more, total)
 
 
-def _filters(s: Search) -> list[ColumnElement[bool]]:
+def _filters(session: Session, s: Search) -> list[ColumnElement[bool]]:
     e = ENTRIES.c
     where: list[ColumnElement[bool]]
     if s.resource == "Organization":
@@ -157,7 +174,12 @@ def _filters(s: Search) -> list[ColumnElement[bool]]:
         ]
     where.extend(e.record_id.in_(ids) for ids in s.ids)
     for text in s.names:
-        where.append(or_(*(_name(text.mode, v) for v in text.values)))
+        names = [_name(text.mode, v) for v in text.values]
+        if s.resource == "Location":
+            venues = _venues_named(session, text)
+            if venues:
+                names.append(and_(e.kind == "event", e.record_id.in_(venues)))
+        where.append(or_(*names))
     for text in s.countries:
         where.append(or_(*(_country(text.mode, v) for v in text.values)))
     for orgs in s.organizations:
@@ -181,6 +203,55 @@ def _name(mode: str, value: str) -> ColumnElement[bool]:
     if mode == "exact":
         return _text_match(ENTRIES.c.name, "exact", value)
     return _text_match(ENTRIES.c.sort_name, mode, fold(value))
+
+
+def _venue_name(session: Session) -> Any:
+    """``venue.name`` of an entry's body, as text (NULL when absent)."""
+    doc: Any
+    if session.get_bind().dialect.name == "postgresql":
+        doc = cast(ENTRIES.c.body, JSON)  # the column is text: parse it
+    else:
+        doc = type_coerce(ENTRIES.c.body, JSON)  # SQLite's JSON functions read text as is
+    return doc["venue"]["name"].as_string()
+
+
+def _venues_named(session: Session, text: Text) -> list[str]:
+    """Ids of the live events whose venue's own name matches ``text``, with the rules of
+    ``_name``: exact (case-sensitive, whole name), or starts with / contains after folding
+    case and accents.
+
+    The projection holds no venue name, so the name is read from the body. ``search_text``
+    holds the venue name's folded words, so an event is only read when each word of a
+    value occurs in it (a value's words are substrings of the folded name's words).
+    """
+    venue = _venue_name(session)
+    e = ENTRIES.c
+    stmt = select(e.record_id, venue).where(e.kind == "event", e.city.is_not(None))
+    if text.mode == "exact":
+        stmt = stmt.where(venue.in_(text.values))
+    else:
+        words = [tokens(v) for v in text.values]
+        if all(words):  # a value without words (such as "-") leaves every venue possible
+            stmt = stmt.where(
+                or_(
+                    *(
+                        and_(*(e.search_text.like(f"%{_like(w)}%", escape="\\") for w in ws))
+                        for ws in words
+                    )
+                )
+            )
+    wanted = [fold(v) for v in text.values]
+    found = []
+    for record_id, name in session.execute(stmt.where(venue.is_not(None))):
+        if not isinstance(name, str):
+            continue
+        if text.mode == "exact":
+            found.append(record_id)
+        elif text.mode == "start" and any(fold(name).startswith(w) for w in wanted):
+            found.append(record_id)
+        elif text.mode == "contains" and any(w in fold(name) for w in wanted):
+            found.append(record_id)
+    return found
 
 
 def _country(mode: str, value: str) -> ColumnElement[bool]:

@@ -289,7 +289,12 @@ _SEARCH_PARAMS: dict[str, list[tuple[str, str, str, str]]] = {
     "Location": [
         ("_id", "Resource-id", "token", "The member or event id"),
         ("_lastUpdated", "Resource-lastUpdated", "date", "The origin's issued_at"),
-        ("name", "Location-name", "string", "Member name or event title (name or alias)"),
+        (
+            "name",
+            "Location-name",
+            "string",
+            "name | alias: a member's name; a venue's own name or its event's title",
+        ),
         ("address-country", "Location-address-country", "string", "ISO 3166-1 alpha-2"),
         ("organization", "Location-organization", "reference", "Organization/<id>"),
     ],
