@@ -23,11 +23,27 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+# Whitespace, spelled out: the Unicode White_Space property, which is what pydantic's
+# strip_whitespace trims and what ``\s`` means in Rust's regex (pydantic's pattern engine).
+# ``\s`` itself is not portable: Python's re adds U+001C-U+001F, ECMA-262 (the published
+# JSON Schemas) adds U+FEFF and drops U+0085. These escapes mean the same code points in
+# Rust regex, Python re and ECMA-262, so a pattern built from them can be published as is.
+WHITESPACE = r"\t\n\v\f\r\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+# A contact e-mail: something@domain.tld without whitespace. (Before being spelled out this
+# was ``[^@\s]`` under Rust regex: the same code points.)
+EMAIL_PATTERN = rf"^[^@{WHITESPACE}]+@[^@{WHITESPACE}]+\.[^@{WHITESPACE}]+$"
+
+# An absolute http(s) URL without whitespace. U+001C-U+001F (information separators) are
+# refused too: the check always ran on Python's re, whose ``\s`` includes them. The scheme's
+# case is spelled out, because re.IGNORECASE would also let "httpſ" (long s) through.
+_URL_SPACE = WHITESPACE + r"\x1c-\x1f"
+URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://[^/$.?#{_URL_SPACE}][^{_URL_SPACE}]*$"
+_URL = re.compile(URL_PATTERN)
 
 
 def _check_url(value: str) -> str:
-    if not _URL.match(value):
+    if not _URL.fullmatch(value):
         raise ValueError("must be an absolute http(s) URL")
     return value
 
@@ -60,8 +76,9 @@ def _unique(values: list[str]) -> list[str]:
 Topics = Annotated[list[Topic], Field(max_length=20), AfterValidator(_unique)]
 Languages = Annotated[list[Language], Field(max_length=20), AfterValidator(_unique)]
 
-# ISO 8601 calendar date, kept as text so the signed bytes are exactly what was sent.
-IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+# ISO 8601 calendar date, kept as text so the signed bytes are exactly what was sent. ASCII
+# digits: ``\d`` is any Unicode digit in Rust regex (date.fromisoformat refuses those anyway).
+IsoDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 
 
 def reject_nul(data: object, path: str = "") -> object:

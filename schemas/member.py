@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from schemas.fields import (
+    EMAIL_PATTERN,
     Country,
     IsoDate,
     Languages,
@@ -88,9 +89,7 @@ class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: ShortText | None = None
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
-        None
-    )
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)] | None = None
     phone: Annotated[str, Field(max_length=40, pattern=r"^\+?[0-9 ().-]{4,40}$")] | None = None
     url: Url | None = None
 

@@ -31,9 +31,12 @@ from schemas.record import PROTOCOL_VERSION, Counter, Envelope, NodeId, RecordId
 from schemas.roster import RosterBody
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-# Absolute-path ids: fetched from a node, an id resolves to the URL it was fetched from
-# (every node serves the same documents at /schemas/{name}); it names no host that could be
-# mistaken for an authority; and it is a unique key for a schema registry.
+# Each document's ``$id`` is an absolute URI, as 2020-12 recommends for a root schema: a URN
+# that carries the protocol version and names no internet host, so no validator is tempted
+# to fetch it and no host is mistaken for an authority. It only names the document (and is
+# the base its internal "#/$defs/..." refs resolve against); where a node serves the
+# document is ``BASE`` + file name, listed in the index.
+ID_PREFIX = f"urn:healthnet:schema:v{PROTOCOL_VERSION}:"
 BASE = "/schemas/"
 INDEX = "index.json"
 GENERATED = "Generated from the pydantic models by `healthnet schemas`; do not edit by hand."
@@ -57,6 +60,12 @@ class Spec:
 
     @property
     def id(self) -> str:
+        """``urn:healthnet:schema:v1:member`` for ``member.schema.json``."""
+        return ID_PREFIX + self.name.removesuffix(".schema.json")
+
+    @property
+    def url(self) -> str:
+        """The path every node serves the document at."""
         return BASE + self.name
 
 
@@ -214,18 +223,23 @@ def document(spec: Spec) -> dict[str, Any]:
     return doc
 
 
+# Escapes whose meaning differs between Rust regex (pydantic's patterns), Python's re and
+# ECMA-262 (JSON Schema's patterns): \d is any Unicode digit in Rust and Python but ASCII
+# in ECMA-262, \s is a different whitespace set in each, and \w and \b follow \d.
+AMBIGUOUS_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[dDsSwWbB]")
+
+
 def _portable(doc: dict[str, Any], *, root_ref: str) -> None:
-    """Refs to the root model point at ``#``. ``\\d`` becomes ``[0-9]``: it is any Unicode
-    digit in Python's ``re`` but ASCII only in ECMA-262, and the protocol means ASCII.
-    Docstrings lose their hard line breaks (paragraphs stay)."""
+    """Refs to the root model point at ``#``. A pattern must mean the same to the model and
+    to an ECMA-262 validator, so one with an ambiguous escape (``AMBIGUOUS_ESCAPE``) stops
+    the generation: spell the class out, as ``schemas.fields.WHITESPACE`` does. Docstrings
+    lose their hard line breaks (paragraphs stay)."""
     for item in _walk(doc):
         if item.get("$ref") == root_ref:
             item["$ref"] = "#"
         pattern = item.get("pattern")
-        if isinstance(pattern, str) and "\\d" in pattern:
-            if re.search(r"\[[^\]]*\\d", pattern):
-                raise ValueError(f"\\d inside a character class: {pattern}")
-            item["pattern"] = pattern.replace("\\d", "[0-9]")
+        if isinstance(pattern, str) and AMBIGUOUS_ESCAPE.search(pattern):
+            raise ValueError(f"pattern {pattern!r} has an escape that differs between engines")
         if isinstance(item.get("description"), str):
             item["description"] = re.sub(r"(?<!\n)\n(?!\n)", " ", item["description"])
 
@@ -241,12 +255,13 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def index() -> dict[str, Any]:
-    """What GET /schemas/ lists: each document with the URL a node serves it at."""
+    """What GET /schemas/ lists: each document with its ``$id`` and the URL (a path on the
+    same node) it is served at."""
     return {
         "$comment": GENERATED,
         "protocol_version": PROTOCOL_VERSION,
         "dialect": DIALECT,
-        "schemas": [{"name": s.name, "url": s.id, "title": s.title} for s in SPECS],
+        "schemas": [{"name": s.name, "id": s.id, "url": s.url, "title": s.title} for s in SPECS],
     }
 
 

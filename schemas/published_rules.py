@@ -6,17 +6,22 @@ generator here meets each validator on its way through the core schema and looks
 ``RULES``: what JSON Schema *can* say (a pattern, ``uniqueItems``, an ``if``/``then``) is
 added, and what it cannot is said in a description. A validator missing from ``RULES``
 stops the generation, so a rule added to a model can never be dropped without anyone
-noticing: whoever adds it decides here how the published schemas carry it.
+noticing: whoever adds it decides here how the published schemas carry it. The same goes
+for a string type that normalises its value (``strip_whitespace`` ...): ``NORMALISERS`` says
+how the normal form reads in JSON Schema.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
+
+from schemas.fields import URL_PATTERN, WHITESPACE
 
 UNCHECKED = "Not checked by this schema: "
 
@@ -34,6 +39,9 @@ class Rule:
     note: str = ""
     keywords: dict[str, Any] = field(default_factory=dict)
     on_model: dict[str, Any] = field(default_factory=dict)
+    # ``keywords["pattern"]`` admits only trimmed text (a URL has no whitespace at all), so
+    # on a type that also strips whitespace it makes the ``TRIMMED`` keywords redundant.
+    trimmed: bool = False
 
 
 def add_note(description: str | None, note: str) -> str:
@@ -57,6 +65,21 @@ def _iff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {"if": a, "then": b, "else": {"not": b}}
 
 
+# Trimmed text: it neither starts nor ends with whitespace (the White_Space set that
+# pydantic's strip_whitespace removes; ``minLength`` says whether it may be empty). A ``not``
+# beside the type's own ``pattern``, so the two combine. It reads the same in ECMA-262,
+# Rust regex and Python re, and it holds even where ``$`` also matches before a final line
+# feed (Python's re, so python-jsonschema): a line feed is whitespace.
+TRIMMED: dict[str, Any] = {
+    "$comment": "trimmed: no whitespace at either end",
+    "not": {"pattern": rf"^[{WHITESPACE}]|[{WHITESPACE}]$"},
+}
+
+# String flags of pydantic's core schema that change the value before it is signed: the
+# signed (normal) form is what the published schema describes.
+NORMALISERS: dict[str, Rule] = {"strip_whitespace": Rule(keywords=TRIMMED)}
+_STRING_FLAGS = ("strip_whitespace", "to_lower", "to_upper")
+
 _EXACT_DATE = "(`format` is an annotation unless a validator is told to assert formats)"
 _PAIR = Rule(on_model=_iff(_is("latitude", "number"), _is("longitude", "number")))
 _NO_NUL = Rule(note="no string in the body, object keys included, contains U+0000")
@@ -65,9 +88,13 @@ _NO_NUL = Rule(note="no string in the body, object keys included, contains U+000
 RULES: dict[str, Rule] = {
     # Field types (schemas/fields.py, schemas/geo.py), in the normal form the origin signs.
     "schemas.fields._check_url": Rule(
-        keywords={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/$.?#][^\s]*$"}
+        keywords={"pattern": URL_PATTERN, "$comment": "an absolute http(s) URL, no whitespace"},
+        trimmed=True,
     ),
-    "schemas.fields._check_topic": Rule(keywords={"pattern": r"^[a-z0-9][a-z0-9 &+/-]{0,59}$"}),
+    # Lower case and trimmed: a space may not come last.
+    "schemas.fields._check_topic": Rule(
+        keywords={"pattern": r"^[a-z0-9](?:[a-z0-9 &+/-]{0,58}[a-z0-9&+/-])?$"}
+    ),
     "schemas.fields._unique": Rule(keywords={"uniqueItems": True}),
     "schemas.fields.<lambda>": Rule(note="the origin rounds the value to 6 decimal places"),
     "schemas.geo.check_country": Rule(
@@ -168,6 +195,22 @@ class Generator(GenerateJsonSchema):
         finally:
             self.models.pop()
 
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        js = super().str_schema(schema)
+        for flag in _STRING_FLAGS:
+            if not schema.get(flag):
+                continue
+            rule = NORMALISERS.get(flag)
+            if rule is None:
+                raise LookupError(
+                    f"string flag {flag} has no entry in schemas.published_rules.NORMALISERS: "
+                    "say how JSON Schema expresses the normal form it produces"
+                )
+            if set(rule.keywords) & set(js):
+                raise LookupError(f"{flag}: its keywords would replace the type's own")
+            js.update(copy.deepcopy(rule.keywords))
+        return js
+
     def function_after_schema(
         self, schema: core_schema.AfterValidatorFunctionSchema
     ) -> JsonSchemaValue:
@@ -211,6 +254,11 @@ class Generator(GenerateJsonSchema):
             self.model_rules.append((owner, name, Rule(on_model=rule.on_model)))
         if "$ref" in js and (rule.keywords or rule.note):
             raise LookupError(f"{name}: a field rule cannot be added beside a $ref")
+        if rule.trimmed and all(js.get(k) == v for k, v in TRIMMED.items()):
+            for key in TRIMMED:
+                del js[key]
+        if set(rule.keywords) & set(js) - {"description"}:
+            raise LookupError(f"{name}: its keywords would replace the type's own")
         js.update(rule.keywords)
         if rule.note:
             js["description"] = add_note(js.get("description"), rule.note)

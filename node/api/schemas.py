@@ -3,7 +3,8 @@
 Served from the files committed under ``schemas/json/`` (package data), byte for byte, not
 regenerated per request: every node of one release then serves the identical contract, and
 what a client fetches is exactly what the repository reviewed. Each document's ``$id`` is
-the path it is served at, so a validator that fetched it resolves the id to the same URL.
+a name (``urn:healthnet:schema:v1:<name>``) that carries the protocol version and is never
+fetched; the index gives each id with the URL it is served at.
 """
 
 from __future__ import annotations
