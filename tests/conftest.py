@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from demokit import Demo, running_demo
@@ -221,6 +222,22 @@ def event_body(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+def add_member(node: Node, **fields: Any) -> str:
+    """Write a member through the admin API (the real path) and return its id."""
+    r = node.client.post("/admin/members", json=member_body(**fields), headers=node.editor)
+    assert r.status_code == 201, r.text
+    mid: str = r.json()["id"]
+    return mid
+
+
+def add_event(node: Node, **fields: Any) -> str:
+    """Write an event through the admin API and return its id."""
+    r = node.client.post("/admin/events", json=event_body(**fields), headers=node.editor)
+    assert r.status_code == 201, r.text
+    eid: str = r.json()["id"]
+    return eid
 
 
 @pytest.fixture(scope="session")

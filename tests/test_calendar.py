@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import Clock, Node, event_body, member_body
+from conftest import Clock, Node, add_member, event_body
 from fedkit import Federation
 from icalendar import Calendar, Event, Timezone
 
@@ -42,12 +42,6 @@ def add(node: Node, **fields: Any) -> str:
     eid: str = r.json()["id"]
     return eid
 
-
-def add_member(node: Node, **fields: Any) -> str:
-    r = node.client.post("/admin/members", json=member_body(**fields), headers=node.editor)
-    assert r.status_code == 201, r.text
-    mid: str = r.json()["id"]
-    return mid
 
 
 def online(**fields: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Clock, event_body, member_body
-from fedkit import Federation, FedNode
+from fedkit import Federation, FedNode, settle
 from sqlalchemy import create_engine, select, text
 from sqlmodel import Session
 
@@ -74,14 +74,6 @@ def event_in(node: FedNode, title: str) -> dict[str, Any]:
     venue = {k: place[k] for k in ("city", "country", "latitude", "longitude")}
     return event_body(title=title, region=region.value, timezone=ZONES[region], venue=venue)
 
-
-async def settle() -> None:
-    """Let background pulls started by nudges finish, so every test is deterministic."""
-    for _ in range(20):
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if not tasks:
-            return
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def call(node: FedNode, method: str, path: str, **kwargs: Any) -> httpx.Response:

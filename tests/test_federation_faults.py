@@ -22,7 +22,7 @@ import httpx
 import pytest
 from conftest import Clock, member_body
 from fastapi import FastAPI, Response
-from fedkit import Federation, FedNode
+from fedkit import Federation, FedNode, settle
 from sqlalchemy import create_engine, select, text
 from sqlmodel import Session
 
@@ -63,13 +63,6 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
 def body_in(region: Region, name: str) -> dict[str, Any]:
     return member_body(name=name, region=region.value, **PLACES[region])
 
-
-async def settle() -> None:
-    for _ in range(20):
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if not tasks:
-            return
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def call(node: FedNode, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -11,7 +11,7 @@ import unicodedata
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, event_body, member_body
+from conftest import Clock, Node, add_event, add_member, member_body
 from fhirkit import FHIR_JSON, ext, fhir, local, outcome, provenance, validate, walk
 from sqlalchemy import update
 from sqlmodel import Session
@@ -25,18 +25,6 @@ ROLE_URL = "https://healthnet.example/fhir/StructureDefinition/network-role"
 SOCIAL_URL = "https://healthnet.example/fhir/StructureDefinition/social-account"
 
 
-def add_member(node: Node, **fields: Any) -> str:
-    r = node.client.post("/admin/members", json=member_body(**fields), headers=node.editor)
-    assert r.status_code == 201, r.text
-    mid: str = r.json()["id"]
-    return mid
-
-
-def add_event(node: Node, **fields: Any) -> str:
-    r = node.client.post("/admin/events", json=event_body(**fields), headers=node.editor)
-    assert r.status_code == 201, r.text
-    eid: str = r.json()["id"]
-    return eid
 
 
 def plain(text: str) -> str:

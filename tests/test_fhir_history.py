@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import Clock, Node, event_body, member_body
+from conftest import Clock, Node, add_event, add_member, member_body
 from fedkit import Federation
 from fhirkit import entries, fhir, local, outcome, provenance, validate, walk
 from sqlmodel import Session
@@ -26,20 +26,6 @@ from node.db.ingest import PageResult, ingest_page
 from node.fhir import bundles, params
 from schemas.geo import Region
 from schemas.roster import RosterKey, RosterNode
-
-
-def add_member(node: Node, **fields: Any) -> str:
-    r = node.client.post("/admin/members", json=member_body(**fields), headers=node.editor)
-    assert r.status_code == 201, r.text
-    mid: str = r.json()["id"]
-    return mid
-
-
-def add_event(node: Node, **fields: Any) -> str:
-    r = node.client.post("/admin/events", json=event_body(**fields), headers=node.editor)
-    assert r.status_code == 201, r.text
-    eid: str = r.json()["id"]
-    return eid
 
 
 def changes(pages: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, event_body, make_node, member_body
+from conftest import Clock, Node, add_event, add_member, make_node, member_body
 from fedkit import Federation
 from sqlalchemy import update
 from sqlmodel import Session
@@ -30,18 +30,6 @@ def web(tmp_path: Path, clock: Clock) -> Iterator[Node]:
     n.engine.dispose()
 
 
-def add_member(node: Node, **fields: Any) -> str:
-    r = node.client.post("/admin/members", json=member_body(**fields), headers=node.editor)
-    assert r.status_code == 201, r.text
-    mid: str = r.json()["id"]
-    return mid
-
-
-def add_event(node: Node, **fields: Any) -> str:
-    r = node.client.post("/admin/events", json=event_body(**fields), headers=node.editor)
-    assert r.status_code == 201, r.text
-    eid: str = r.json()["id"]
-    return eid
 
 
 def get_html(node: Node, url: str, status: int = 200, **params: Any) -> str:
