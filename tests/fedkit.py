@@ -72,6 +72,20 @@ class FedNode:
         )
 
 
+async def call(node: FedNode, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request to a node; then let the pulls its nudges started finish."""
+    async with node.client() as client:
+        response = await client.request(method, path, **kwargs)
+    await settle()
+    return response
+
+
+async def get_json(node: FedNode, path: str, **params: Any) -> Any:
+    r = await call(node, "GET", path, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 @dataclass
 class Federation:
     root: Path

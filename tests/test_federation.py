@@ -13,10 +13,9 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from conftest import Clock, event_body, member_body
-from fedkit import Federation, FedNode, settle
+from fedkit import Federation, FedNode, call, get_json, settle
 from sqlalchemy import create_engine, select, text
 from sqlmodel import Session
 
@@ -73,20 +72,6 @@ def event_in(node: FedNode, title: str) -> dict[str, Any]:
     place = PLACES[region]
     venue = {k: place[k] for k in ("city", "country", "latitude", "longitude")}
     return event_body(title=title, region=region.value, timezone=ZONES[region], venue=venue)
-
-
-
-async def call(node: FedNode, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async with node.client() as client:
-        response = await client.request(method, path, **kwargs)
-    await settle()
-    return response
-
-
-async def get_json(node: FedNode, path: str, **params: Any) -> Any:
-    r = await call(node, "GET", path, params=params)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 async def create_member(node: FedNode, name: str, **overrides: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from conftest import Clock, member_body
 from fastapi import FastAPI, Response
-from fedkit import Federation, FedNode, settle
+from fedkit import Federation, FedNode, call, get_json, settle
 from sqlalchemy import create_engine, select, text
 from sqlmodel import Session
 
@@ -62,20 +62,6 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
 
 def body_in(region: Region, name: str) -> dict[str, Any]:
     return member_body(name=name, region=region.value, **PLACES[region])
-
-
-
-async def call(node: FedNode, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async with node.client() as client:
-        response = await client.request(method, path, **kwargs)
-    await settle()
-    return response
-
-
-async def get_json(node: FedNode, path: str, **params: Any) -> Any:
-    r = await call(node, "GET", path, params=params)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 async def create_member(node: FedNode, name: str) -> dict[str, Any]:
