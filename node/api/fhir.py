@@ -30,7 +30,8 @@ from starlette.types import Receive, Scope, Send
 from node.db.projection import utc_text
 from node.deps import RuntimeDep, SessionDep
 from node.fhir import bundles, params, queries, resources
-from node.fhir.params import ID_PATTERN, FhirError
+from node.fhir.errors import FhirError
+from node.fhir.params import ID_PATTERN
 from node.fhir.provenance import KeyRing
 from node.runtime import Runtime
 

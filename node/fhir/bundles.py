@@ -26,7 +26,8 @@ from federation.canonical import b64url, b64url_decode
 from federation.errors import WireFormatError
 from node.db.projection import utc_text
 from node.fhir import resources
-from node.fhir.params import FhirError, History, Search
+from node.fhir.errors import FhirError
+from node.fhir.params import History, Search
 from node.fhir.resources import Version
 
 # How long a write may take between reading the clock (its ``received_at``) and

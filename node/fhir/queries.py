@@ -35,7 +35,8 @@ from sqlmodel import Session
 from node.db.store import ENTRIES, RECORDS
 from node.db.text import fold, tokens
 from node.fhir import provenance
-from node.fhir.params import DateTest, Search, Text
+from node.fhir.dates import DateTest
+from node.fhir.params import Search, Text
 from node.fhir.resources import Provenance, Version
 
 KINDS = ("member", "event")
