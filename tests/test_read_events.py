@@ -9,10 +9,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 from conftest import Clock, Node, event_body, member_body
 
 from federation.keys import public_key
 from federation.signing import verify_envelope
+from node.db import search
 
 PROBLEM = "application/problem+json"
 
@@ -173,7 +175,12 @@ def test_from_and_to_with_fractional_seconds(node: Node) -> None:
 # --------------------------------------------------------------------------- filters
 
 
-def test_filters_organizer_kind_country_topic_language_q(node: Node) -> None:
+@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 1], ids=["lookup", "walk"])
+def test_filters_organizer_kind_country_topic_language_q(
+    node: Node, few_matches: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both SQLite plans of a text search (see node.db.search.FEW_MATCHES) give one answer.
+    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
     r = node.client.post("/admin/members", json=member_body(), headers=node.editor)
     org = r.json()["id"]
     other = node.client.post("/admin/members", json=member_body(name="Other Org"),

@@ -20,6 +20,7 @@ from federation.canonical import b64url, b64url_decode
 from federation.errors import BadSignature, BodyMismatch
 from federation.keys import generate, public_key
 from federation.signing import verify_envelope
+from node.db import search
 from schemas.geo import EARTH_RADIUS_KM, Region, haversine_km
 
 PROBLEM = "application/problem+json"
@@ -284,7 +285,13 @@ def test_q_finds_words_inside_handles_urls_and_compounds(node: Node) -> None:
     assert missing == []
 
 
-def test_q_ranks_name_matches_first_then_alphabetically(node: Node) -> None:
+# On SQLite a search with few matches looks them up by rowid, one with many walks the name
+# index (node.db.search.FEW_MATCHES); a bound of 1 sends every search down the second path.
+@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 1], ids=["lookup", "walk"])
+def test_q_ranks_name_matches_first_then_alphabetically(
+    node: Node, few_matches: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
     n1 = add(node, name="Amsterdam Cardio Centre", city="Amsterdam", social=[], topics=[])
     n2 = add(node, name="Cardio Clinic", city="Amsterdam", social=[], topics=[])
     n3 = add(node, name="Aardvark Clinic", city="Delft", social=[], topics=[],

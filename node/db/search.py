@@ -152,8 +152,16 @@ def search(session: Session, query: Query, *, cursor: str | None, count: bool) -
     dialect = session.get_bind().dialect.name
     where = _filters(query, dialect)
     after = decode_cursor(query, cursor) if cursor else None
-    if query.near is None and query.kind == "member" and tokens(query.q or ""):
-        keys = _ranked_keys(session, query, dialect, after)
+    words = tokens(query.q or "")
+    few = _few_matches(session, words) if dialect == "sqlite" and words else None
+    if few is not None and not few:
+        return Page([], None, 0 if count else None)  # no entry has these words
+    if few is not None and query.near is None:
+        # Few matches: name them outright, so SQLite looks them up by rowid and sorts a
+        # handful, instead of walking an index of the whole kind to find them.
+        where = [*_filters(replace(query, q=None), dialect), ENTRIES.c.pk.in_(sorted(few))]
+    if query.near is None and query.kind == "member" and words:
+        keys = _ranked_keys(session, query, dialect, after, few)
     else:
         keys = _ordered_keys(session, query, dialect, where, after)
     more = len(keys) > query.limit
@@ -204,7 +212,7 @@ def _ordered_keys(
 
 
 def _ranked_keys(
-    session: Session, query: Query, dialect: str, after: list[Any] | None
+    session: Session, query: Query, dialect: str, after: list[Any] | None, few: set[int] | None
 ) -> list[Any]:
     """Full-text search, name matches first: each tier is walked in (sort_name, pk) order
     on its index, and the second tier runs only if the first leaves the page short. A common
@@ -212,15 +220,22 @@ def _ranked_keys(
     words = tokens(query.q or "")
     plain = _filters(replace(query, q=None), dialect)
     name_match = _match(words, dialect, name_only=True)
+    tiers: tuple[ColumnElement[bool], ColumnElement[bool]] = (
+        name_match,
+        and_(_match(words, dialect, name_only=False), ~name_match),
+    )
+    if few is not None:
+        names = few & _fts_ids(session, _fts_expr(words, name_only=True), limit=None)
+        tiers = (ENTRIES.c.pk.in_(sorted(names)), ENTRIES.c.pk.in_(sorted(few - names)))
+        empty = (not names, not few - names)
     keys: list[Any] = []
     for tier in (0, 1):
         if after is not None and after[0] > tier:
             continue
+        if few is not None and empty[tier]:
+            continue  # an empty IN list would still walk the whole index
         stmt = select(ENTRIES.c.pk, literal(tier), ENTRIES.c.sort_name, ENTRIES.c.pk).where(*plain)
-        if tier == 0:
-            stmt = stmt.where(name_match)
-        else:
-            stmt = stmt.where(_match(words, dialect, name_only=False)).where(~name_match)
+        stmt = stmt.where(tiers[tier])
         if after is not None and after[0] == tier:
             stmt = stmt.where(
                 tuple_(ENTRIES.c.sort_name, ENTRIES.c.pk) > tuple_(after[1], after[2])
@@ -230,6 +245,30 @@ def _ranked_keys(
         if len(keys) > query.limit:
             break
     return keys
+
+
+# Below this many full-text matches, a ranked search starts from the matches and sorts
+# them; at or above it, it walks the name index in order and stops after a page. SQLite
+# has no statistics on an FTS5 result and always picks the walk, which for a rare name
+# reads every entry of the kind (about 5 ms per tier at 100k members). The bound is where
+# the two cost about the same: 500 rowid lookups, or a walk to the 21st of 500 matches.
+FEW_MATCHES = 500
+
+
+def _fts_ids(session: Session, expr: str, *, limit: int | None) -> set[int]:
+    sql = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH :expr"
+    params: dict[str, Any] = {"expr": expr}
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    return {int(r) for r in session.execute(text(sql), params).scalars()}
+
+
+def _few_matches(session: Session, words: list[str]) -> set[int] | None:
+    """The rowids matching ``words`` when there are fewer than ``FEW_MATCHES``, else None;
+    reading stops at that bound, so a common word costs at most that many index reads."""
+    found = _fts_ids(session, _fts_expr(words, name_only=False), limit=FEW_MATCHES)
+    return found if len(found) < FEW_MATCHES else None
 
 
 def _fetch(session: Session, keys: list[Any], *, with_distance: bool) -> list[Row]:
@@ -286,9 +325,7 @@ def _match(words: list[str], dialect: str, *, name_only: bool) -> ColumnElement[
     """Every word must match as a prefix. Words are ``[^\\W_]+`` after folding, so they
     cannot carry query syntax into FTS5 or ``to_tsquery``."""
     if dialect == "sqlite":
-        expr = " AND ".join(f'"{w}"*' for w in words)
-        if name_only:
-            expr = "{sort_name} : (" + expr + ")"
+        expr = _fts_expr(words, name_only=name_only)
         # Distinct bind names: the filter and the ranking both match in one statement.
         name = "fts_name" if name_only else "fts_all"
         sub = text(f"SELECT rowid FROM entries_fts WHERE entries_fts MATCH :{name}").bindparams(
@@ -303,6 +340,12 @@ def _match(words: list[str], dialect: str, *, name_only: bool) -> ColumnElement[
     tsvector: ColumnElement[Any] = literal_column("entries.search_tsv")
     matched: ColumnElement[bool] = tsvector.bool_op("@@")(func.to_tsquery("simple", tsq))
     return matched
+
+
+def _fts_expr(words: list[str], *, name_only: bool) -> str:
+    """An FTS5 query: every word as a prefix, optionally in the name column only."""
+    expr = " AND ".join(f'"{w}"*' for w in words)
+    return "{sort_name} : (" + expr + ")" if name_only else expr
 
 
 def _sort_keys(query: Query, dialect: str) -> list[ColumnElement[Any]]:
