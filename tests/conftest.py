@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -222,6 +222,39 @@ def event_body(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+def node_url_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> Callable[[str], str]:
+    """host -> database URL, one database per node: a SQLite file, or a fresh database on
+    the PostgreSQL test server, dropped when the test ends."""
+    if backend == "sqlite":
+        return lambda host: f"sqlite:///{tmp_path}/{host}.db"
+    server: str = request.getfixturevalue("pg_server")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    names: list[str] = []
+
+    def url(host: str) -> str:
+        name = f"t_{host}_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        names.append(name)
+        return server.rsplit("/", 1)[0] + "/" + name
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    request.addfinalizer(drop)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def node_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """One database per node of an in-process federation, on each backend."""
+    return node_url_factory(request, tmp_path, request.param)
 
 
 def add_member(node: Node, **fields: Any) -> str:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Clock, event_body, member_body
 from fedkit import Federation, FedNode, call, get_json, settle
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlmodel import Session
 
 from federation import digest
@@ -168,32 +168,6 @@ def ingest(node: FedNode, origin: str, records: list[dict[str, Any]], peer: str 
         )
         session.commit()
     return result
-
-
-# --- PostgreSQL: one database per node -----------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def node_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    if request.param == "sqlite":
-        yield sqlite_urls(tmp_path)
-        return
-    server: str = request.getfixturevalue("pg_server")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    names: list[str] = []
-
-    def url(host: str) -> str:
-        name = f"t_{host}_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        names.append(name)
-        return server.rsplit("/", 1)[0] + "/" + name
-
-    yield url
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 # --- convergence ---------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock, member_body
+from conftest import Clock, member_body, node_url_factory
 from fastapi import FastAPI, Response
 from fedkit import Federation, FedNode, call, get_json, settle
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlmodel import Session
 
 from federation import keys
@@ -276,12 +276,6 @@ def restart(w: World, name: str, clock: Clock) -> FedNode:
     elif name == "europe":
         w.eu = new
     return new
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def node_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
-    """One database per node, on SQLite or on the PostgreSQL test server."""
-    return node_url_factory(request, tmp_path, request.param)
 
 
 # --- bad records from a relay --------------------------------------------------------------
@@ -944,32 +938,6 @@ def test_a_record_with_a_large_seq_is_quarantined_without_breaking_sync(
         assert [(q.reason, q.seq) for q in quarantined(w.asia)] == [("gap", 2**31)]
 
     world_test(tmp_path, clock, body, urls)
-
-
-def node_url_factory(
-    request: pytest.FixtureRequest, tmp_path: Path, backend: str
-) -> Callable[[str], str]:
-    if backend == "sqlite":
-        return lambda host: f"sqlite:///{tmp_path}/{host}.db"
-    server: str = request.getfixturevalue("pg_server")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    names: list[str] = []
-
-    def url(host: str) -> str:
-        name = f"t_{host}_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        names.append(name)
-        return server.rsplit("/", 1)[0] + "/" + name
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-    request.addfinalizer(drop)
-    return url
 
 
 def test_a_record_with_an_absurd_seq_is_quarantined_as_malformed(
