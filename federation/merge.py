@@ -4,12 +4,15 @@ Each origin's log is a hash chain (``prev``). A receiver holds a dense prefix of
 ``tip``. An incoming record is placed against that prefix first, then against the record
 id's current version:
 
+- the record id already belongs to another origin: **foreign**; an origin can never take
+  over, replace or delete another origin's record (quarantined as out of scope).
 - seq already held: the same header is a duplicate; a different one is **equivocation**
   (the origin signed two records for one seq): keep the first, quarantine the second.
 - seq beyond tip + 1: a **gap**; nothing after it can be applied until it is filled.
 - seq == tip + 1 but ``prev`` is not the tip's hash: the origin signed two histories,
   **equivocation**.
-- same record id and version as held, different header: **equivocation**.
+- same record id and version as any version held (current or older), different header:
+  **equivocation** (the origin signed two versions with one number).
 - lower version than held: kept as **history** (the log must stay dense) but never made
   current, so replaying an old version cannot roll a record back.
 - a body-less, non-deleted record (a stub) newer than held: **stub**; stored as history,
@@ -33,6 +36,7 @@ class Verdict(StrEnum):
     DUPLICATE = "duplicate"
     GAP = "gap"
     EQUIVOCATION = "equivocation"
+    FOREIGN = "foreign"
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,13 @@ class Tip:
 
 @dataclass(frozen=True)
 class Held:
-    """The receiver's current version of one record id."""
+    """What the receiver holds of one record id from the incoming origin: its current
+    version and header hash, and the numbers of the older versions it keeps as stubs
+    (history counts, so an old version number can never be signed a second time)."""
 
     version: int
     header_hash: str
+    older: frozenset[int] = frozenset()
 
 
 def merge(
@@ -59,7 +66,12 @@ def merge(
     tip: Tip,
     held_at_seq: str | None,
     current: Held | None,
+    claimed_by: str | None,
 ) -> Verdict:
+    """Place one verified record. ``claimed_by`` is the other origin that already holds
+    ``header["id"]``, if any; every other input describes the incoming origin's log."""
+    if claimed_by is not None and claimed_by != header["origin"]:
+        return Verdict.FOREIGN
     seq = int(header["seq"])
     if seq <= tip.seq:
         return Verdict.DUPLICATE if held_at_seq == incoming_hash else Verdict.EQUIVOCATION
@@ -73,6 +85,8 @@ def merge(
             return (
                 Verdict.DUPLICATE if current.header_hash == incoming_hash else Verdict.EQUIVOCATION
             )
+        if version in current.older:
+            return Verdict.EQUIVOCATION
         if version < current.version:
             return Verdict.HISTORY
     if body is None and not header["deleted"]:

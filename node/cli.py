@@ -26,7 +26,7 @@ from node import cli_federation, cli_schemas, tokens
 from node.db import migrate
 from node.db.engine import make_engine, writer
 from node.db.setup import open_database
-from node.db.store import RECORDS
+from node.db.tables import RECORDS
 from node.home import init_home, remove_home_files
 from node.home import load_key as _load_key
 from node.importer import detect_kind, run_import

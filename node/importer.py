@@ -27,7 +27,7 @@ from federation.errors import HealthnetError
 from federation.keys import SigningKey
 from node.db.engine import writer
 from node.db.setup import refresh_statistics
-from node.db.store import ENTRIES
+from node.db.tables import ENTRIES
 from node.publisher import Draft, Mode, publish
 from schemas.event import EventBody
 from schemas.member import MemberBody

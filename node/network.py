@@ -16,8 +16,7 @@ from sqlmodel import Session
 
 from federation import health
 from node.db.projection import utc_text
-from node.db.store import ENTRIES, QUARANTINE, SEQUENCES
-from node.db.tables import Peer
+from node.db.tables import ENTRIES, QUARANTINE, SEQUENCES, Peer
 from node.roster import self_entry
 from node.runtime import Runtime
 from node.sync import Syncer

@@ -17,7 +17,7 @@ from federation.roster import with_node, with_rotated_key, with_status
 from node import roster
 from node.db import store
 from node.db.engine import writer
-from node.db.store import ENTRIES, RECORDS, SEQUENCES, TAGS
+from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS
 from node.home import load_key, write_key
 from node.settings import CONFIG_NAME, NodeSettings
 from schemas.roster import NodeStatus, RosterBody, RosterKey, RosterNode

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from federation.canonical import b64url_decode
 from federation.keys import SigningKey, node_id_for
 from federation.trust import Trust
-from node.db.store import RECORDS
+from node.db.tables import RECORDS
 from node.publisher import Draft, Mode, publish
 from node.settings import NodeSettings
 from schemas.roster import RosterBody, RosterKey, RosterNode

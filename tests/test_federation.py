@@ -281,6 +281,7 @@ def test_updates_and_deletes_propagate_even_to_a_node_that_was_down(
                 tip=Tip(*tip),
                 held_at_seq=None,
                 current=Held(2, header_hash(tomb["record"])),
+                claimed_by=None,
             )
             assert verdict is Verdict.HISTORY
             assert (await call(asia, "GET", f"/members/{gone['id']}")).status_code == 404

@@ -95,6 +95,7 @@ def verdict(
         tip=tip,
         held_at_seq=held_at_seq,
         current=current,
+        claimed_by=None,
     )
 
 
@@ -266,6 +267,7 @@ def test_stub_is_decided_by_the_body_and_the_deleted_flag() -> None:
         "tip": tip_at(2),
         "held_at_seq": None,
         "current": None,
+        "claimed_by": None,
     }
     assert merge(header, env["body"], **kw) is Verdict.APPLY
     assert merge(header, None, **kw) is Verdict.STUB
@@ -345,6 +347,7 @@ class Receiver:
             tip=self.tip,
             held_at_seq=self.log.get(seq),
             current=self.held.get(rid),
+            claimed_by=None,
         )
         if v in (Verdict.APPLY, Verdict.HISTORY, Verdict.STUB):
             self.log[seq] = incoming

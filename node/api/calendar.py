@@ -30,7 +30,7 @@ from node.api.admin_writes import RecordIdPath
 from node.api.reads import item
 from node.db.projection import utc_text
 from node.db.search import ROW_COLUMNS, to_row
-from node.db.store import ENTRIES, SEQUENCES, TAGS
+from node.db.tables import ENTRIES, SEQUENCES, TAGS
 from node.deps import RuntimeDep, SessionDep
 from node.errors import NotFound
 from node.feeds.calendar import FeedInfo, Filters, build_calendar, feed_name

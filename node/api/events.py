@@ -15,7 +15,7 @@ from node.api.reads import EventPage, check_limit, normal_language, one, page_re
 from node.db.projection import utc_text
 from node.db.search import Query as Search
 from node.db.search import search
-from node.db.store import ENTRIES
+from node.db.tables import ENTRIES
 from node.deps import RuntimeDep, SessionDep
 from node.errors import InvalidInput
 from node.problems import responses

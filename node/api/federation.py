@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from federation import digest
 from federation.canonical import sha256_tag
 from node import roster
-from node.db.store import QUARANTINE, RECORDS, SEQUENCES
-from node.db.tables import Peer, Quarantine
+from node.db.tables import QUARANTINE, RECORDS, SEQUENCES, Peer, Quarantine
 from node.deps import RuntimeDep, SessionDep
 from node.errors import InvalidInput, NotFound
 from node.problems import responses

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
-from node.db.store import ENTRIES, RECORDS, last_seq
+from node.db.store import last_seq
+from node.db.tables import ENTRIES, RECORDS
 from node.deps import RuntimeDep, SessionDep
 from node.errors import NotFound
 from node.problems import responses

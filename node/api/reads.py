@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from node.db.search import ROW_COLUMNS, Page, Row, to_row
-from node.db.store import ENTRIES
+from node.db.tables import ENTRIES
 from node.errors import InvalidInput, NotFound
 from schemas.event import EventPublic
 from schemas.geo import check_language

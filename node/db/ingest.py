@@ -27,7 +27,7 @@ from federation.errors import HealthnetError
 from federation.merge import Held, Tip, Verdict, merge
 from federation.trust import Trust
 from node.db import store
-from node.db.tables import Quarantine
+from node.db.tables import QUARANTINE, RECORDS, SEQUENCES, Quarantine
 from schemas.record import MAX_SAFE_INTEGER
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class PageResult:
 
 def tip_of(session: Session, *, origin: str) -> Tip:
     row = session.execute(
-        select(store.SEQUENCES.c.last_seq, store.SEQUENCES.c.head).where(
-            store.SEQUENCES.c.origin == origin
+        select(SEQUENCES.c.last_seq, SEQUENCES.c.head).where(
+            SEQUENCES.c.origin == origin
         )
     ).first()
     return Tip(0, None) if row is None else Tip(int(row[0]), row[1])
@@ -57,8 +57,8 @@ def tip_of(session: Session, *, origin: str) -> Tip:
 
 def _held_at(session: Session, origin: str, seq: int) -> str | None:
     header = session.execute(
-        select(store.RECORDS.c.header).where(
-            store.RECORDS.c.origin == origin, store.RECORDS.c.seq == seq
+        select(RECORDS.c.header).where(
+            RECORDS.c.origin == origin, RECORDS.c.seq == seq
         )
     ).scalar_one_or_none()
     return None if header is None else sha256_tag(header.encode("utf-8"))
@@ -77,7 +77,7 @@ class Holdings:
         if not versions:
             return None
         top = max(versions)
-        return Held(top, versions[top])
+        return Held(top, versions[top], frozenset(versions) - {top})
 
 
 def _holdings(session: Session, origin: str, record_ids: set[str]) -> Holdings:
@@ -88,11 +88,11 @@ def _holdings(session: Session, origin: str, record_ids: set[str]) -> Holdings:
     for start in range(0, len(ids), 500):
         rows = session.execute(
             select(
-                store.RECORDS.c.origin,
-                store.RECORDS.c.record_id,
-                store.RECORDS.c.version,
-                store.RECORDS.c.header,
-            ).where(store.RECORDS.c.record_id.in_(ids[start : start + 500]))
+                RECORDS.c.origin,
+                RECORDS.c.record_id,
+                RECORDS.c.version,
+                RECORDS.c.header,
+            ).where(RECORDS.c.record_id.in_(ids[start : start + 500]))
         )
         for owner, rid, version, header in rows:
             if owner != origin:
@@ -128,16 +128,7 @@ def ingest_page(
     for candidate in candidates:
         header, body = candidate.header, candidate.raw["body"]
         incoming = sha256_tag(candidate.header_bytes)
-        if header["id"] in held.foreign:
-            stop = (
-                candidate.raw,
-                "OutOfScope",
-                f"id {header['id']} belongs to origin {held.foreign[header['id']]}",
-                None,
-            )
-            break
         held_at = _held_at(session, origin, header["seq"]) if header["seq"] <= tip.seq else None
-        same_version = held.versions.get(header["id"], {}).get(header["version"])
         verdict = merge(
             header,
             body,
@@ -145,11 +136,13 @@ def ingest_page(
             tip=tip,
             held_at_seq=held_at,
             current=held.current(header["id"]),
+            claimed_by=held.foreign.get(header["id"]),
         )
-        if verdict in (Verdict.APPLY, Verdict.HISTORY, Verdict.STUB) and same_version is not None:
-            # A second, different header for an (id, version) already held: the origin
-            # signed two versions with one number. Same rule as two headers for one seq.
-            verdict = Verdict.EQUIVOCATION
+        if verdict is Verdict.FOREIGN:
+            owner = held.foreign[header["id"]]
+            detail = f"id {header['id']} belongs to origin {owner}"
+            stop = (candidate.raw, "OutOfScope", detail, None)
+            break
         if verdict is Verdict.DUPLICATE and body is not None and header["seq"] <= tip.seq:
             fills.append(candidate)
         if verdict is Verdict.DUPLICATE:
@@ -203,17 +196,17 @@ def _fill(session: Session, origin: str, candidates: list[Candidate], *, receive
     for c in candidates:
         header = c.header
         row = session.execute(
-            select(store.RECORDS.c.body, store.RECORDS.c.deleted).where(
-                store.RECORDS.c.origin == origin, store.RECORDS.c.seq == header["seq"]
+            select(RECORDS.c.body, RECORDS.c.deleted).where(
+                RECORDS.c.origin == origin, RECORDS.c.seq == header["seq"]
             )
         ).first()
         newer = session.execute(
             select(func.count())
-            .select_from(store.RECORDS)
+            .select_from(RECORDS)
             .where(
-                store.RECORDS.c.origin == origin,
-                store.RECORDS.c.record_id == header["id"],
-                store.RECORDS.c.version > header["version"],
+                RECORDS.c.origin == origin,
+                RECORDS.c.record_id == header["id"],
+                RECORDS.c.version > header["version"],
             )
         ).scalar_one()
         if row is not None and row[0] is None and not row[1] and newer == 0 and c.body_bytes:
@@ -239,22 +232,22 @@ def _evidence(session: Session, origin: str, header: dict[str, Any]) -> str | No
     """The header we already hold that conflicts with the incoming one: the same seq, else the
     same (id, version), else the tip the incoming ``prev`` fails to link to."""
     row = session.execute(
-        select(store.RECORDS.c.header, store.RECORDS.c.sig).where(
-            store.RECORDS.c.origin == origin, store.RECORDS.c.seq == header["seq"]
+        select(RECORDS.c.header, RECORDS.c.sig).where(
+            RECORDS.c.origin == origin, RECORDS.c.seq == header["seq"]
         )
     ).first()
     if row is None:
         row = session.execute(
-            select(store.RECORDS.c.header, store.RECORDS.c.sig).where(
-                store.RECORDS.c.origin == origin,
-                store.RECORDS.c.record_id == header["id"],
-                store.RECORDS.c.version == header["version"],
+            select(RECORDS.c.header, RECORDS.c.sig).where(
+                RECORDS.c.origin == origin,
+                RECORDS.c.record_id == header["id"],
+                RECORDS.c.version == header["version"],
             )
         ).first()
     if row is None and isinstance(header.get("seq"), int):
         row = session.execute(
-            select(store.RECORDS.c.header, store.RECORDS.c.sig).where(
-                store.RECORDS.c.origin == origin, store.RECORDS.c.seq == header["seq"] - 1
+            select(RECORDS.c.header, RECORDS.c.sig).where(
+                RECORDS.c.origin == origin, RECORDS.c.seq == header["seq"] - 1
             )
         ).first()
     if row is None:
@@ -282,10 +275,10 @@ def _quarantine(
             select(func.count())
             .select_from(Quarantine)
             .where(
-                store.QUARANTINE.c.peer == peer,
-                store.QUARANTINE.c.origin == origin,
-                store.QUARANTINE.c.seq == seq,
-                store.QUARANTINE.c.reason == reason,
+                QUARANTINE.c.peer == peer,
+                QUARANTINE.c.origin == origin,
+                QUARANTINE.c.seq == seq,
+                QUARANTINE.c.reason == reason,
             )
         ).scalar_one()
         if seen:

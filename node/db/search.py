@@ -36,7 +36,7 @@ from sqlmodel import Session
 from federation.canonical import b64url, b64url_decode
 from federation.errors import WireFormatError
 from node.db.geo import bounding_box, distance_sql
-from node.db.store import ENTRIES, TAGS
+from node.db.tables import ENTRIES, TAGS
 from node.db.text import tokens
 
 # Radii tried in turn for ``near=`` without ``within_km``: each step is a bounding box an

@@ -19,13 +19,7 @@ from sqlmodel import Session
 from federation import digest
 from federation.canonical import canonical_bytes, sha256_tag
 from node.db.projection import project
-from node.db.tables import Entry, EntryTag, OriginSequence, Quarantine, SignedRecord
-
-RECORDS = SignedRecord.__table__  # type: ignore[attr-defined]
-ENTRIES = Entry.__table__  # type: ignore[attr-defined]
-TAGS = EntryTag.__table__  # type: ignore[attr-defined]
-SEQUENCES = OriginSequence.__table__  # type: ignore[attr-defined]
-QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
+from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS, OriginSequence
 
 
 @dataclass(frozen=True)

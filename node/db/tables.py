@@ -189,3 +189,13 @@ class Quarantine(SQLModel, table=True):
     detail: str = Field(default="", max_length=1000)
     envelope: str = Field(sa_column=Column(Text, nullable=False))
     evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# Core table handles for statements in node/db (SQLAlchemy Core is used for the batched
+# paths, where ORM objects would cost more than the writes themselves).
+RECORDS = SignedRecord.__table__  # type: ignore[attr-defined]
+ENTRIES = Entry.__table__  # type: ignore[attr-defined]
+TAGS = EntryTag.__table__  # type: ignore[attr-defined]
+SEQUENCES = OriginSequence.__table__  # type: ignore[attr-defined]
+QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
+PEERS = Peer.__table__  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from node.db.store import ENTRIES, RECORDS
+from node.db.tables import ENTRIES, RECORDS
 from node.db.text import fold, tokens
 from node.fhir import provenance
 from node.fhir.dates import DateTest

@@ -29,7 +29,7 @@ from node.api.reads import item, normal_language
 from node.db.projection import utc_text
 from node.db.search import ROW_COLUMNS, Page, search, to_row
 from node.db.search import Query as Search
-from node.db.store import ENTRIES, RECORDS
+from node.db.tables import ENTRIES, RECORDS
 from node.errors import InvalidInput
 from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
