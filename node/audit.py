@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from node.db.tables import AuditEntry
-from node.publisher import timestamp
+from schemas.instants import format_utc
 
 
 def record_action(
@@ -30,7 +30,7 @@ def record_action(
 ) -> None:
     session.add(
         AuditEntry(
-            at=timestamp(now),
+            at=format_utc(now),
             token_id=token_id,
             action=action[:40],
             target_id=None if target_id is None else target_id[:36],

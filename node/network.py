@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from federation import health
-from node.db.projection import utc_text
 from node.db.tables import ENTRIES, QUARANTINE, SEQUENCES, Peer
 from node.roster import self_entry
 from node.runtime import Runtime
 from node.sync import Syncer
 from schemas.geo import REGION_LABELS, Region
+from schemas.instants import format_utc, parse_utc
 from schemas.roster import NodeStatus
 
 
@@ -79,7 +79,7 @@ class NetworkView(BaseModel):
 def _parse(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parse_utc(value)
 
 
 def _counts(session: Session, today: str) -> dict[tuple[str, str], int]:
@@ -129,7 +129,7 @@ def recent_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Networ
 
 def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> NetworkView:
     settings, now = runtime.settings, runtime.clock().astimezone(UTC)
-    today = utc_text(now.replace(hour=0, minute=0, second=0, microsecond=0))
+    today = format_utc(now.replace(hour=0, minute=0, second=0, microsecond=0))
     counts = _counts(session, today)
     mine: dict[str, health.Head] = {
         r.origin: (r.last_seq, r.digest)
@@ -186,7 +186,7 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
                 latitude=node.latitude,
                 longitude=node.longitude,
                 health=verdict,
-                last_contact=utc_text(last) if last else None,
+                last_contact=format_utc(last) if last else None,
                 seconds_since_contact=health.seconds_since(last, now),
                 failures=state.failures if state and not me else 0,
                 last_error=state.last_error if state and not me else "",
@@ -231,7 +231,7 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
         served_by_name=settings.name,
         hub=trust.hub if trust else None,
         roster_version=trust.version if trust else 0,
-        generated_at=utc_text(now),
+        generated_at=format_utc(now),
         members=sum(r.members for r in regions),
         events=sum(r.events for r in regions),
         quarantined=quarantined,

@@ -19,8 +19,8 @@ from federation import signing
 from federation.canonical import sha256_tag
 from federation.keys import SigningKey
 from node.db import store
-from node.db.projection import utc_text
 from node.errors import Conflict, NotFound
+from schemas.instants import format_utc
 
 
 class Mode(StrEnum):
@@ -48,10 +48,6 @@ class Outcome:
     @property
     def changed(self) -> bool:
         return self.envelope is not None
-
-
-def timestamp(now: datetime) -> str:
-    return utc_text(now)
 
 
 def publish(
@@ -85,7 +81,7 @@ def publish(
         return outcomes
     first = store.allocate(session, origin=origin, count=len(to_sign))
     prev = store.header_hash_at(session, origin=origin, seq=first - 1)
-    issued = timestamp(now)
+    issued = format_utc(now)
     envelopes: list[store.Prepared] = []
     for offset, (outcome, version) in enumerate(to_sign):
         draft = outcome.draft

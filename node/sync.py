@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -35,8 +34,8 @@ from node.db import store
 from node.db.engine import writer
 from node.db.ingest import PageResult, ingest_page, tip_of
 from node.db.tables import Peer
-from node.publisher import timestamp
 from node.runtime import Runtime
+from schemas.instants import format_utc, parse_utc
 from schemas.record import Envelope
 from schemas.roster import NodeStatus, RosterBody, RosterNode
 from schemas.sync import Heads, Nudge
@@ -195,7 +194,7 @@ class Syncer:
         now = self.runtime.clock()
         state = await asyncio.to_thread(self._peer_state, peer)
         next_at = (
-            datetime.fromisoformat(state.next_attempt.replace("Z", "+00:00"))
+            parse_utc(state.next_attempt)
             if state.next_attempt
             else None
         )
@@ -308,7 +307,7 @@ class Syncer:
                 records=records,
                 trust=trust,
                 peer=peer,
-                now=timestamp(self.runtime.clock()),
+                now=format_utc(self.runtime.clock()),
                 on_reject=self.on_reject,
                 pool=self._verifier_pool(),
             )
@@ -325,16 +324,16 @@ class Syncer:
         with Session(writer(self.runtime.engine)) as session:
             state = session.get(Peer, peer.node_id) or Peer(node_id=peer.node_id, url=peer.url)
             state.url = peer.url
-            state.last_attempt = timestamp(now)
+            state.last_attempt = format_utc(now)
             if result.ok:
                 state.failures = 0
                 state.next_attempt = None
-                state.last_success = timestamp(now)
+                state.last_success = format_utc(now)
                 state.last_error = "; ".join(result.stopped)[:1000]
                 state.records_in += result.applied
             else:
                 state.failures += 1
-                state.next_attempt = timestamp(
+                state.next_attempt = format_utc(
                     backoff.next_attempt(state.failures, now, random.random())
                 )
                 state.last_error = result.error[:1000]

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from node.db.tables import ApiToken
 from node.errors import NotFound, Unauthorized
-from node.publisher import timestamp
+from schemas.instants import format_utc
 
 
 class Role(StrEnum):
@@ -43,7 +43,7 @@ def create_token(
         role=role.value,
         secret_hash=_hash(secret),
         label=label,
-        created_at=timestamp(now),
+        created_at=format_utc(now),
     )
     session.add(row)
     session.flush()
@@ -55,7 +55,7 @@ def revoke_token(session: Session, *, token_id: str, now: datetime) -> ApiToken:
     if row is None:
         raise NotFound(f"no token {token_id}")
     if row.revoked_at is None:
-        row.revoked_at = timestamp(now)
+        row.revoked_at = format_utc(now)
         session.add(row)
     return row
 

@@ -28,7 +28,6 @@ from sqlmodel import Session
 from federation.canonical import b64url
 from node.api.admin_writes import RecordIdPath
 from node.api.reads import item
-from node.db.projection import utc_text
 from node.db.search import ROW_COLUMNS, to_row
 from node.db.tables import ENTRIES, SEQUENCES, TAGS
 from node.deps import RuntimeDep, SessionDep
@@ -39,6 +38,7 @@ from node.runtime import Runtime
 from node.settings import NodeSettings
 from schemas.event import EventKind
 from schemas.geo import REGION_LABELS, Region
+from schemas.instants import format_utc
 
 router = APIRouter(tags=["calendar"], responses=responses(404, 422))
 
@@ -331,18 +331,18 @@ def _window(session: Session, filters: Filters, today: date) -> list[Any]:
     midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
     upcoming = session.execute(
         select(*ROW_COLUMNS)
-        .where(*where, ENTRIES.c.ends_at >= utc_text(midnight))
+        .where(*where, ENTRIES.c.ends_at >= format_utc(midnight))
         .order_by(ENTRIES.c.starts_at, ENTRIES.c.pk)
         .limit(MAX_FEED_EVENTS)
     ).all()
     room = MAX_FEED_EVENTS - len(upcoming)
     past: list[Any] = []
     if room > 0:
-        since = utc_text(midnight - timedelta(days=HISTORY_DAYS))
+        since = format_utc(midnight - timedelta(days=HISTORY_DAYS))
         past = list(
             session.execute(
                 select(*ROW_COLUMNS)
-                .where(*where, ENTRIES.c.ends_at >= since, ENTRIES.c.ends_at < utc_text(midnight))
+                .where(*where, ENTRIES.c.ends_at >= since, ENTRIES.c.ends_at < format_utc(midnight))
                 .order_by(ENTRIES.c.starts_at.desc(), ENTRIES.c.pk.desc())
                 .limit(room)
             ).all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -12,7 +12,6 @@ from sqlmodel import Session
 
 from node.api.admin_writes import RecordIdPath, admin_router
 from node.api.reads import EventPage, check_limit, normal_language, one, page_response
-from node.db.projection import utc_text
 from node.db.search import Query as Search
 from node.db.search import search
 from node.db.tables import ENTRIES
@@ -21,6 +20,7 @@ from node.errors import InvalidInput
 from node.problems import responses
 from schemas.event import EventCreate, EventKind, EventPublic
 from schemas.geo import Region
+from schemas.instants import format_utc, parse_utc
 
 public = APIRouter(prefix="/events", tags=["events"], responses=responses(404, 422))
 
@@ -34,12 +34,12 @@ def _instant(value: str | None, field: str) -> str | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_utc(value)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         if parsed.microsecond:
             parsed = parsed.replace(microsecond=0) + timedelta(seconds=1)
-        return utc_text(parsed)
+        return format_utc(parsed)
     except (ValueError, OverflowError) as exc:
         raise InvalidInput([(field, "expected a date or an ISO 8601 date-time")]) from exc
 
@@ -70,7 +70,7 @@ def list_events(
         # still shows. A day, not "now": the instant is part of the cursor's query, and a
         # cursor must stay valid while a client pages (it would not if "now" moved).
         today = runtime.clock().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        ends_after = utc_text(today)
+        ends_after = format_utc(today)
     query = Search(
         kind="event",
         limit=check_limit(limit, runtime.settings.max_page_size),

@@ -27,13 +27,13 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 from starlette.types import Receive, Scope, Send
 
-from node.db.projection import utc_text
 from node.deps import RuntimeDep, SessionDep
 from node.fhir import bundles, params, queries, resources
 from node.fhir.errors import FhirError
 from node.fhir.params import ID_PATTERN
 from node.fhir.provenance import KeyRing
 from node.runtime import Runtime
+from schemas.instants import format_utc
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def metadata(request: Request, runtime: RuntimeDep) -> Response:
             base=_base(runtime),
             node_name=runtime.settings.name,
             software_version=request.app.version,
-            date=utc_text(runtime.clock()),
+            date=format_utc(runtime.clock()),
         )
         return Answer(200, statement)
 

@@ -7,20 +7,11 @@ rebuilt from ``records``, which is what makes the search index disposable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from node.db.text import fold, index_text
 from schemas.event import to_utc
-
-UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def utc_text(instant: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` with a 4-digit year (strftime drops the zeros before 1000),
-    so that stored instants compare correctly as text."""
-    u = instant.astimezone(UTC)
-    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
+from schemas.instants import format_utc
 
 
 @dataclass(frozen=True)
@@ -95,8 +86,8 @@ def _event(e: dict[str, Any]) -> Projection:
         "organizer": e.get("organizer"),
         "lat": venue.get("latitude"),
         "lon": venue.get("longitude"),
-        "starts_at": utc_text(start),
-        "ends_at": utc_text(end),
+        "starts_at": format_utc(start),
+        "ends_at": format_utc(end),
         "search_text": text,
     }
     tags = [("topic", t) for t in topics]

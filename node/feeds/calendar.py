@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 import pycountry
 from icalendar import Calendar, Event, Timezone, vDuration, vText
 
+from schemas.instants import parse_utc
+
 PRODID = "-//healthnet//event feed//EN"
 UID_DOMAIN = "healthnet"
 # Years around today within which an event keeps its TZID; outside, it is written in UTC.
@@ -164,7 +166,7 @@ def _span(data: Mapping[str, Any], today: date) -> tuple[datetime, datetime]:
 
 def _instant(value: str) -> datetime:
     return (
-        datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).replace(microsecond=0)
+        parse_utc(value).replace(microsecond=0)
     )
 
 

@@ -24,11 +24,11 @@ from urllib.parse import urlencode
 
 from federation.canonical import b64url, b64url_decode
 from federation.errors import WireFormatError
-from node.db.projection import utc_text
 from node.fhir import resources
 from node.fhir.errors import FhirError
 from node.fhir.params import History, Search
 from node.fhir.resources import Version
+from schemas.instants import format_utc
 
 # How long a write may take between reading the clock (its ``received_at``) and
 # committing. A history Bundle's meta.lastUpdated is the time its first page was read
@@ -38,7 +38,7 @@ from node.fhir.resources import Version
 SETTLE = timedelta(minutes=5)
 
 ORGANIZATION, LOCATION = 0, 1
-_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # utc_text's
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # format_utc's
 PART_TYPE = {ORGANIZATION: "Organization", LOCATION: "Location"}
 
 
@@ -143,7 +143,7 @@ def searchset(
         entries.append({"resource": outcome, "search": {"mode": "outcome"}})
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
-        "meta": {"lastUpdated": utc_text(now)},
+        "meta": {"lastUpdated": format_utc(now)},
         "type": "searchset",
     }
     if total is not None:
@@ -180,7 +180,7 @@ def history_start(history: History, path: str, now: datetime) -> Position:
     """The position a request continues from: its cursor's, or a fresh harvest whose
     watermark is ``now - SETTLE``."""
     if history.cursor is None:
-        return Position(watermark=utc_text(now - SETTLE))
+        return Position(watermark=format_utc(now - SETTLE))
     kind, fingerprint, watermark, received_at, origin, seq, part = _decode(
         history.cursor, (str, str, str, str, str, int, int)
     )

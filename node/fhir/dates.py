@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from node.db.projection import utc_text
 from node.fhir.errors import FhirError, bad
+from schemas.instants import format_utc
 
 # Matched with ``fullmatch`` and spelling digits ``[0-9]``, like the patterns of ``params``.
 # The time zone's sign may be a space: an unescaped "+" in a query string decodes to one.
@@ -122,7 +122,7 @@ def _text_of(when: datetime, *, ceil: bool) -> str:
     """Raises OverflowError or ValueError past the year 9999 (or, in UTC, before 1)."""
     if ceil and when.microsecond:
         when = when.replace(microsecond=0) + timedelta(seconds=1)
-    text = utc_text(when)
+    text = format_utc(when)
     if not 1 <= when.astimezone(UTC).year <= 9999:
         raise ValueError("year out of range")
     return text

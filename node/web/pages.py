@@ -26,7 +26,6 @@ from federation.errors import HealthnetError
 from federation.signing import verify_envelope
 from node.api.federation import federation_status
 from node.api.reads import item, normal_language
-from node.db.projection import utc_text
 from node.db.search import ROW_COLUMNS, Page, search, to_row
 from node.db.search import Query as Search
 from node.db.tables import ENTRIES, RECORDS
@@ -48,6 +47,7 @@ from node.web.views import (
 )
 from schemas.event import EventKind
 from schemas.geo import REGION_LABELS, Region
+from schemas.instants import format_utc
 from schemas.member import MemberKind
 
 HERE = Path(__file__).resolve().parent
@@ -211,7 +211,7 @@ def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
             kind="event",
             limit=50,
             organizer=member_id,
-            ends_after=utc_text(runtime.clock()),
+            ends_after=format_utc(runtime.clock()),
         ),
         cursor=None,
         count=False,

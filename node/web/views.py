@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from node.db.projection import utc_text
 from node.errors import InvalidInput
 from schemas.event import EventKind
 from schemas.geo import Region
+from schemas.instants import format_utc, parse_utc
 from schemas.member import MemberKind
 
 MONTHS = (
@@ -69,12 +69,12 @@ def since_param(params: dict[str, str], now: datetime) -> str:
     value = params.get("from", "").strip()
     if not value:
         # As the API and the world view count them: not over before today (UTC).
-        return utc_text(now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+        return format_utc(now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_utc(value)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return utc_text(parsed)
+        return format_utc(parsed)
     except (ValueError, OverflowError) as exc:
         raise InvalidInput([("from", "an ISO 8601 date-time, e.g. 2027-03-01T00:00:00Z")]) from exc
 
@@ -99,7 +99,7 @@ def _local(text: str) -> str:
 
 
 def _utc(text: str) -> str:
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    dt = parse_utc(text)
     return f"{dt.day} {MONTHS[dt.month - 1]} {dt.year}, {dt:%H:%M} UTC"
 
 
