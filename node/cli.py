@@ -45,10 +45,23 @@ app.add_typer(token_app, name="token")
 cli_federation.register(app)
 cli_schemas.register(app)
 
+# soft_wrap: an error names a path or a key whole, whatever the terminal's width (a log,
+# a pipe, CI), so it can be read and copied; the terminal wraps it, not rich.
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 HomeArg = Annotated[Path, typer.Argument(help="The node home directory")]
+
+
+def _readable_file(path: Path) -> None:
+    """Refuse a missing path or a directory with one plain line (exit 2, a usage error),
+    instead of click's boxed message, which wraps mid-phrase in a narrow terminal."""
+    if not path.exists():
+        err.print(f"[red]error:[/] {escape(str(path))} does not exist")
+        raise typer.Exit(2)
+    if not path.is_file():
+        err.print(f"[red]error:[/] {escape(str(path))} is not a file")
+        raise typer.Exit(2)
 
 
 def load_key(settings: NodeSettings) -> keys.SigningKey:
@@ -229,10 +242,11 @@ def token_list(home: HomeArg) -> None:
 @app.command("import")
 def import_cmd(
     home: HomeArg,
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSONL")],
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL", show_default=False)],
     kind: Annotated[str | None, typer.Option(help="member or event; default: detected")] = None,
 ) -> None:
     """Import members or events. Bad rows are reported by line; good rows are kept."""
+    _readable_file(file)
     settings = _settings(home)
     engine = open_database(settings.db_url, origin=settings.node_id)
     key = load_key(settings)
@@ -300,7 +314,7 @@ def export(
 
 @app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An export (JSONL)")],
+    file: Annotated[Path, typer.Argument(help="An export (JSONL)", show_default=False)],
     key: Annotated[
         list[str],
         typer.Option(
@@ -310,6 +324,7 @@ def verify(
     ],
 ) -> None:
     """Verify every record of an export offline; name each one that fails."""
+    _readable_file(file)
     public: dict[str, Ed25519PublicKey] = {}
     for item in key:
         key_id, _, text = item.rpartition("=") if "=" in item else ("ed25519:1", "", item)

@@ -23,7 +23,7 @@ from node.settings import NodeSettings
 from schemas.roster import NodeStatus
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # errors read whole at any width
 roster_app = typer.Typer(
     help="The hub's roster of nodes (run on the hub's home).", no_args_is_help=True
 )
