@@ -15,46 +15,56 @@ The LAST line of stdout is one JSON object with every figure.
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import json
-import shutil
-import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import httpx
+# Run as a script, this directory is sys.path[0], and bench/node.py would shadow the
+# application's ``node`` package: put bench/lib (the bench library) there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE / "lib")] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("bench_node", HERE / "node.py")
-assert _spec is not None and _spec.loader is not None
-bn = importlib.util.module_from_spec(_spec)
-sys.modules["bench_node"] = bn  # dataclasses look their module up while it loads
-_spec.loader.exec_module(bn)  # bench/node.py: data generator, server start, import timing
+import argparse  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+from benchlib.app import Region, init_home, open_home  # noqa: E402
+from benchlib.dataset import generate  # noqa: E402
+from benchlib.imports import timed_import  # noqa: E402
+from benchlib.output import print_last_line, say  # noqa: E402
+from benchlib.ports import free_port  # noqa: E402
+from benchlib.scratch import clean_up, scratch_dir  # noqa: E402
+from benchlib.servers import start_server, wait_ready  # noqa: E402
+from benchlib.timing import latencies, ms, pct  # noqa: E402
 
 
-def timed(client: httpx.Client, path: str, *, n: int, seconds: float,
-          headers: dict[str, str] | None = None, expect: int = 200) -> dict[str, Any]:
-    lat: list[float] = []
-    size = 0
-    deadline = time.perf_counter() + seconds
-    while len(lat) < n and time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        r = client.get(path, headers=headers)
-        lat.append(time.perf_counter() - t0)
+def timed(
+    client: httpx.Client,
+    path: str,
+    *,
+    n: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    expect: int = 200,
+) -> dict[str, Any]:
+    """At most ``n`` GETs of ``path`` within ``seconds``; each must answer ``expect``."""
+    size = [0]
+
+    def check(r: httpx.Response) -> None:
         if r.status_code != expect:
             raise RuntimeError(f"GET {path} answered {r.status_code}, expected {expect}")
-        size = len(r.content)
+        size[0] = len(r.content)
+
+    lat = latencies(lambda: client.get(path, headers=headers), n=n, seconds=seconds, check=check)
     return {
         "n": len(lat),
-        "p50_ms": bn.ms(bn.pct(lat, 50)),
-        "p95_ms": bn.ms(bn.pct(lat, 95)),
-        "mean_ms": bn.ms(statistics.fmean(lat)),
-        "bytes": size,
+        "p50_ms": ms(pct(lat, 50)),
+        "p95_ms": ms(pct(lat, 95)),
+        "mean_ms": ms(statistics.fmean(lat)),
+        "bytes": size[0],
     }
 
 
@@ -63,7 +73,7 @@ def once(client: httpx.Client, path: str) -> dict[str, Any]:
     r = client.get(path)
     took = time.perf_counter() - t0
     r.raise_for_status()
-    return {"ms": bn.ms(took), "bytes": len(r.content), "etag": r.headers.get("etag")}
+    return {"ms": ms(took), "bytes": len(r.content), "etag": r.headers.get("etag")}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -79,22 +89,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="hn-bench-feeds-"))
+    root = scratch_dir("hn-bench-feeds-")
     server = None
     out: dict[str, Any] = {"meta": {"members": args.members, "events": args.events}}
     try:
-        data = bn.generate(root, members=args.members, events=args.events, extra=0, seed=args.seed)
-        settings = bn.init_home(root / "home", name="Bench", region=bn.Region.NORTH_AMERICA,
-                                url="http://127.0.0.1:1")
-        engine = bn.open_database(settings.db_url, origin=settings.node_id)
-        key = bn.load_key(settings)
+        data = generate(root, members=args.members, events=args.events, extra=0, seed=args.seed)
+        settings = init_home(
+            root / "home", name="Bench", region=Region.NORTH_AMERICA, url="http://127.0.0.1:1"
+        )
+        engine, key = open_home(settings)
         for kind, path in (("member", data.members_csv), ("event", data.events_csv)):
-            report = bn.timed_import(engine, settings, key, path, kind)
-            bn.say(f"imported {report['created']} {kind}s in {report['seconds']} s")
+            report = timed_import(engine, settings, key, path, kind)
+            say(f"imported {report['created']} {kind}s in {report['seconds']} s")
         engine.dispose()
-        port = bn.free_port()
-        server = bn.start_server(root / "home", port, {"HEALTHNET_LOG_LEVEL": "warning"}, None,
-                                 root / "server.log")
+        port = free_port()
+        server = start_server(
+            root / "home",
+            port,
+            env={**os.environ, "HEALTHNET_LOG_LEVEL": "warning"},
+            log=root / "server.log",
+        )
+        wait_ready([server], timeout=60, interval=0.2)
         n, s = args.requests, args.seconds
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             floor = timed(client, "/healthz", n=n, seconds=s)
@@ -105,30 +120,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "ics_built_once": cold,
                 "ics_region_built_once": cold_region,
                 "ics_cached": timed(client, "/events.ics", n=n, seconds=s),
-                "ics_not_modified": timed(client, "/events.ics", n=n, seconds=s, expect=304,
-                                          headers={"If-None-Match": cold["etag"]}),
+                "ics_not_modified": timed(
+                    client,
+                    "/events.ics",
+                    n=n,
+                    seconds=s,
+                    expect=304,
+                    headers={"If-None-Match": cold["etag"]},
+                ),
                 "fhir_search_50": timed(client, "/fhir/Organization?_count=50", n=n, seconds=s),
                 "fhir_history_100": timed(client, "/fhir/_history?_count=100", n=n, seconds=s),
                 "network_json": timed(client, "/network", n=n, seconds=s),
                 "world_page": timed(client, "/world", n=n, seconds=s),
             }
         base = floor["p50_ms"]
-        bn.say(f"\nfloor: GET /healthz p50 {base} ms (the ratio denominator, this run)")
-        bn.say(f"{'request':<24}{'p50 ms':>9}{'p95 ms':>9}{'x floor':>9}{'bytes':>10}")
+        say(f"\nfloor: GET /healthz p50 {base} ms (the ratio denominator, this run)")
+        say(f"{'request':<24}{'p50 ms':>9}{'p95 ms':>9}{'x floor':>9}{'bytes':>10}")
         for name, f in figures.items():
             p50 = f.get("p50_ms", f.get("ms"))
             f["ratio_to_floor"] = round(p50 / base, 2) if base else None
-            bn.say(f"{name:<24}{p50:>9}{f.get('p95_ms', ''):>9}{f['ratio_to_floor']:>9}"
-                   f"{f['bytes']:>10}")
+            say(
+                f"{name:<24}{p50:>9}{f.get('p95_ms', ''):>9}{f['ratio_to_floor']:>9}"
+                f"{f['bytes']:>10}"
+            )
         out["figures"] = figures
     finally:
         if server is not None:
             server.stop()
-        if args.keep:
-            bn.say(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(out, sort_keys=True))  # noqa: T201
+        clean_up(root, keep=args.keep)
+    print_last_line(out, sort_keys=True)
     return 0
 
 

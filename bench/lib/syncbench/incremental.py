@@ -1,0 +1,171 @@
+"""Phase 3: one changed record, pulled by the receiver's own ``Syncer`` in this process.
+
+In process, so that the bytes on the wire can be counted (httpx event hooks) and the
+time of ``sync_all`` taken without a process start-up in it; against the real servers,
+whose CPU time is added up each round so that waiting for a core (on a busy machine)
+can be told from work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import time
+from typing import Any
+
+import httpx
+from benchlib.app import NodeSettings, close_app, create_app, record_id
+from benchlib.machine import proc_cpu_seconds
+from benchlib.output import say
+from benchlib.patching import patched
+from benchlib.timing import med
+
+from syncbench.homes import NodeHome
+from syncbench.stages import cprofile_rows, sequential_patches
+from syncbench.targets import TARGETS
+
+
+class WireCounter:
+    """httpx event hooks: request line + headers + body, status line + headers + body."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sent = 0
+        self.received = 0
+        self.requests: list[str] = []
+
+    async def on_request(self, request: httpx.Request) -> None:
+        target = request.url.raw_path.decode("ascii")
+        size = len(f"{request.method} {target} HTTP/1.1\r\n") + 2
+        size += sum(len(k) + len(v) + 4 for k, v in request.headers.raw)
+        size += int(request.headers.get("content-length", "0"))
+        self.sent += size
+        self.requests.append(f"{request.method} {request.url.path}")
+
+    async def on_response(self, response: httpx.Response) -> None:
+        size = len(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n") + 2
+        size += sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
+        size += int(response.headers.get("content-length", "0"))
+        self.received += size
+
+
+async def incremental(
+    receiver: NodeHome, source: NodeHome, *, member_id: str, repeats: int, server_pids: list[int]
+) -> dict[str, Any]:
+    """``server_pids``: the peers' server processes, whose CPU time each round is added up
+    (with this process's) to tell CPU work from waiting for a core on a busy machine."""
+    app = create_app(NodeSettings.load(receiver.home), schedule=False)
+    syncer = app.state.syncer
+    counter = WireCounter()
+    result: dict[str, Any] = {"runs": []}
+    auth = {"Authorization": f"Bearer {source.token}"}
+    async with (
+        httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=3.0),
+            event_hooks={"request": [counter.on_request], "response": [counter.on_response]},
+        ) as http,
+        httpx.AsyncClient(timeout=30) as admin,
+    ):
+        syncer.http = http
+        # Warm-up (connections, caches), then an idle round: nothing changed anywhere.
+        await syncer.sync_all(force=True)
+        counter.reset()
+        t0 = time.perf_counter()
+        idle = await syncer.sync_all(force=True)
+        idle_ms = (time.perf_counter() - t0) * 1000
+        result["idle"] = {
+            "ms": round(idle_ms, 2),
+            "bytes": counter.sent + counter.received,
+            "requests": list(counter.requests),
+            "applied": sum(r.applied for r in idle),
+        }
+        envelope = (await admin.get(f"{source.url}/records/{member_id}")).json()
+        body = envelope["body"]
+        for i in range(repeats):
+            body["description"] = f"Changed by the sync bench, round {i}."
+            put = await admin.put(
+                f"{source.url}/admin/members/{member_id}", json=body, headers=auth
+            )
+            if put.status_code != 200:
+                raise RuntimeError(f"PUT answered {put.status_code}: {put.text[:300]}")
+            counter.reset()
+            servers0 = sum(proc_cpu_seconds(pid) for pid in server_pids)
+            t0, c0 = time.perf_counter(), time.process_time()
+            pulled = await syncer.sync_all(force=True)
+            ms = (time.perf_counter() - t0) * 1000
+            cpu_ms = (time.process_time() - c0) * 1000
+            servers_ms = (sum(proc_cpu_seconds(pid) for pid in server_pids) - servers0) * 1000
+            result["runs"].append(
+                {
+                    "ms": round(ms, 2),
+                    "client_cpu_ms": round(cpu_ms, 2),
+                    "servers_cpu_ms": round(servers_ms, 1),
+                    "bytes": counter.sent + counter.received,
+                    "sent": counter.sent,
+                    "received": counter.received,
+                    "requests": list(counter.requests),
+                    "applied": sum(r.applied for r in pulled),
+                    "ok": all(r.ok for r in pulled),
+                }
+            )
+            await asyncio.sleep(0.2)
+        # One more changed record, pulled under cProfile (sequential: see sequential_patches).
+        body["description"] = "Changed by the sync bench, profiled round."
+        put = await admin.put(f"{source.url}/admin/members/{member_id}", json=body, headers=auth)
+        put.raise_for_status()
+        prof = cProfile.Profile(time.thread_time)
+        with patched(sequential_patches()):
+            t0 = time.perf_counter()
+            prof.enable()
+            await syncer.sync_all(force=True)
+            prof.disable()
+            result["profiled_round_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        result["cprofile_ms"] = [
+            {
+                "by": r["by"],
+                "function": r["function"],
+                "tottime_ms": round(r["tottime_us_per_record"] / 1000, 3),
+                "cumtime_ms": round(r["cumtime_us_per_record"] / 1000, 3),
+                "calls": r["calls_per_record"],
+            }
+            for r in cprofile_rows(prof, 1, top=25)
+        ]
+        syncer.http = None
+    close_app(app)
+    runs = result["runs"]
+    result["ms_median"] = round(med([r["ms"] for r in runs]), 2)
+    result["client_cpu_ms_median"] = round(med([r["client_cpu_ms"] for r in runs]), 2)
+    result["servers_cpu_ms_median"] = round(med([r["servers_cpu_ms"] for r in runs]), 1)
+    result["bytes_median"] = med([r["bytes"] for r in runs])
+    result["applied_each"] = [r["applied"] for r in runs]
+    return result
+
+
+def phase_incremental(
+    receiver: NodeHome, source: NodeHome, repeats: int, server_pids: list[int]
+) -> dict[str, Any]:
+    say("\n== 3. incremental sync of one changed record (in process, counted bytes)")
+    member_id = record_id(source.node_id, "member", "m0000003")
+    inc = asyncio.run(
+        incremental(receiver, source, member_id=member_id, repeats=repeats, server_pids=server_pids)
+    )
+    for r in inc["runs"]:
+        say(
+            f"  {r['ms']:7.2f} ms (CPU: this process {r['client_cpu_ms']:6.2f} ms, servers "
+            f"{r['servers_cpu_ms']:5.1f} ms)  {r['bytes']:5d} B  applied {r['applied']}  "
+            f"{r['requests']}"
+        )
+    say(
+        f"incremental: median {inc['ms_median']:.2f} ms, {inc['bytes_median']:.0f} B "
+        f"(targets <= {TARGETS['incremental_ms']:.0f} ms, <= {TARGETS['incremental_bytes']} "
+        f"B); idle round {inc['idle']['ms']:.2f} ms, {inc['idle']['bytes']} B"
+    )
+    say(f"  one more round under cProfile ({inc['profiled_round_ms']:.1f} ms), by cumtime:")
+    for row in [r for r in inc["cprofile_ms"] if r["by"] == "cumtime"][:18]:
+        say(
+            f"    {row['cumtime_ms']:8.2f} ms cum {row['tottime_ms']:8.2f} ms own "
+            f"{row['calls']:6.0f} calls  {row['function']}"
+        )
+    return inc
