@@ -39,7 +39,7 @@ What is measured, in one run (the guide is /work/shared/guides/performance.md):
    keeps the pre-exec high-water mark, which is the size of the forking bench process).
 3. **Incremental sync of one changed record**: ``PUT /admin/members/{id}`` on the source
    (editor token from ``healthnet token create``), then, in this process, the receiver's
-   ``node.sync.Syncer`` (``create_app(NodeSettings.load(home), schedule=False)``) with an
+   ``node.sync.puller.Puller`` (``create_app(NodeSettings.load(home), schedule=False)``) with an
    ``httpx.AsyncClient`` whose event hooks add up request and response sizes (request line
    and headers in HTTP/1.1 text form, so approximate; bodies exact via ``Content-Length``)
    against the real servers; ``sync_all(force=True)`` is timed, with the CPU time of this
@@ -58,12 +58,12 @@ What is measured, in one run (the guide is /work/shared/guides/performance.md):
 5. **Where the full-sync time goes**, in a fresh Python process (so the heap, and the garbage
    collector's work, are those of a syncing node, not of this bench after a large import);
    each pass pulls ``--profile-records`` records from the same source server into its own
-   fresh receiver home, driving ``node.sync.Syncer`` directly:
+   fresh receiver home, driving ``node.sync.puller.Puller`` directly:
    - stage timers: inclusive wall and thread-CPU microseconds per record around each stage
-     of ``Syncer._pull_origin`` / ``ingest_page`` / ``store.apply`` (the list is in
+     of ``Puller._pull_origin`` / ``ingest_page`` / ``store.apply`` (the list is in
      ``STAGES``; functions that no longer exist are skipped), and GC time per generation;
    - the same after ``gc.freeze()`` of the start-up heap, and the same with the Ed25519
-     checks run inline instead of on the syncer's verify pool;
+     checks run inline instead of on the puller's verify pool;
    - ``cProfile`` (wall clock, ``asyncio.to_thread`` and verification run inline so one
      thread does everything; its per-call overhead inflates call-heavy code);
    - hotspot checks on real records: ``entries`` insert with ``RETURNING ...

@@ -11,22 +11,20 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from federation.keys import SigningKey
 from node import roster
 from node.api import admin, calendar, events, federation, members, meta, network, nodes
 from node.api import fhir as fhir_api
 from node.api import schemas as published_schemas
-from node.db.engine import writer
+from node.db.session import Engine, Session, writer
 from node.db.setup import open_database
 from node.home import load_key
 from node.metrics import Metrics
 from node.problems import BodyLimit, document, install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
-from node.sync import Syncer
+from node.sync import build as build_sync
 from node.web import pages, world
 
 
@@ -43,7 +41,7 @@ def create_app(
     example one over ``httpx.ASGITransport``); the CLI passes none of them.
 
     ``schedule=False`` leaves the periodic pull off; tests then call
-    ``app.state.syncer.sync_all()`` themselves instead of waiting for a timer.
+    ``app.state.sync.puller.sync_all()`` themselves instead of waiting for a timer.
     """
     engine = open_database(settings.db_url, origin=settings.node_id, engine=engine)
     key = key or load_key(settings)
@@ -51,24 +49,28 @@ def create_app(
         roster.ensure_roster(session, settings=settings, key=key, now=clock())
         session.commit()
     runtime = Runtime(settings=settings, engine=engine, key=key, clock=clock)
-    syncer = Syncer(runtime, http)
-    runtime.syncer = syncer
     metrics = Metrics()
-    syncer.on_page = lambda origin, r: metrics.ingested.labels(origin=origin).inc(r.applied)
-    syncer.on_reject = lambda reason: metrics.rejected.labels(reason=reason).inc()
+    own_client = http is None
+    peer_http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+    sync = build_sync(
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        monotonic=runtime.monotonic,
+        http=peer_http,
+        on_page=lambda origin, r: metrics.ingested.labels(origin=origin).inc(r.applied),
+        on_reject=lambda reason: metrics.rejected.labels(reason=reason).inc(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Only the scheduler and the HTTP client live here: ASGITransport does not run a
-        # lifespan, so in-process tests drive ``syncer`` directly.
-        own_client = syncer.http is None
-        if own_client:
-            syncer.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+        # Only the scheduler lives here, and the closing of the peer client this app made:
+        # ASGITransport does not run a lifespan, so in-process tests drive ``sync`` directly.
         scheduler = None
-        if schedule and syncer.trust is not None:
+        if schedule and sync.trust.current is not None:
             scheduler = AsyncIOScheduler(timezone="UTC")
             scheduler.add_job(
-                functools.partial(syncer.sync_all, wait=settings.sync_interval_seconds),
+                functools.partial(sync.puller.sync_all, wait=settings.sync_interval_seconds),
                 "interval",
                 seconds=settings.sync_interval_seconds,
                 jitter=settings.sync_jitter_seconds,
@@ -83,10 +85,9 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            syncer.close()
-            if own_client and syncer.http is not None:
-                await syncer.http.aclose()
-                syncer.http = None
+            sync.puller.close()
+            if own_client:
+                await peer_http.aclose()
 
     app = FastAPI(
         title=f"healthnet: {settings.name}",
@@ -95,7 +96,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.state.syncer = syncer
+    app.state.sync = sync
     app.state.metrics = metrics
     install(app)
     document(app)

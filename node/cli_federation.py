@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -222,35 +223,43 @@ def sync(
     if not now:
         err.print("nothing to do: pass --now (the running node also syncs on its own schedule)")
         raise typer.Exit(2)
-    from node.app import create_app
+    from node import sync as sync_service
 
-    settings, _ = _load(home)
-    app = create_app(settings, schedule=False)
-    syncer = app.state.syncer
+    settings, engine = _load(home)
     gc.freeze()  # start-up objects never die: keep the collector from re-scanning them
 
     async def run() -> list[Any]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=3.0)) as http:
-            syncer.http = http
             with Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
             ) as progress:
                 task = progress.add_task("bootstrapping roster", total=None)
-                await syncer.bootstrap()
-                results = []
-                done: set[str] = set()
-                # Pulling the hub may admit peers this run had not seen: a second pass
-                # pulls those (and only those).
-                for _ in range(2):
-                    for peer in [p for p in syncer.peers() if p.node_id not in done]:
-                        done.add(peer.node_id)
-                        name = peer.name
-                        progress.update(task, description=f"pulling from {name}")
-                        syncer.on_page = lambda origin, r, name=name: progress.update(
-                            task, description=f"{name}: {origin} up to seq {r.tip}"
-                        )
-                        results.append(await syncer.pull(peer, force=True))
-                return results
+                pulling = {"name": ""}  # whom the progress line names while a page lands
+                sync = sync_service.build(
+                    engine=engine,
+                    settings=settings,
+                    clock=utc_now,
+                    monotonic=time.monotonic,
+                    http=http,
+                    on_page=lambda origin, r: progress.update(
+                        task, description=f"{pulling['name']}: {origin} up to seq {r.tip}"
+                    ),
+                )
+                try:
+                    await sync.puller.bootstrap()
+                    results = []
+                    done: set[str] = set()
+                    # Pulling the hub may admit peers this run had not seen: a second pass
+                    # pulls those (and only those).
+                    for _ in range(2):
+                        for peer in [p for p in sync.trust.peers() if p.node_id not in done]:
+                            done.add(peer.node_id)
+                            pulling["name"] = peer.name
+                            progress.update(task, description=f"pulling from {peer.name}")
+                            results.append(await sync.puller.pull(peer, force=True))
+                    return results
+                finally:
+                    sync.puller.close()
 
     results = asyncio.run(run())
     failed = 0

@@ -14,6 +14,10 @@ from node.db.engine import writer
 from node.db.tables import ApiToken
 from node.errors import Forbidden, RateLimited, Unauthorized
 from node.runtime import Runtime
+from node.sync import Sync
+from node.sync.nudges import Nudger
+from node.sync.peerbook import PeerBook
+from node.sync.trustbook import TrustBook
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -22,6 +26,28 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_sync(request: Request) -> Sync:
+    sync: Sync = request.app.state.sync
+    return sync
+
+
+def get_trust(request: Request) -> TrustBook:
+    return get_sync(request).trust
+
+
+def get_peers(request: Request) -> PeerBook:
+    return get_sync(request).peers
+
+
+def get_nudger(request: Request) -> Nudger:
+    return get_sync(request).nudger
+
+
+TrustDep = Annotated[TrustBook, Depends(get_trust)]
+PeersDep = Annotated[PeerBook, Depends(get_peers)]
+NudgerDep = Annotated[Nudger, Depends(get_nudger)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:

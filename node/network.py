@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
-from sqlmodel import Session
 
 from federation import health
-from node.db.tables import ENTRIES, QUARANTINE, SEQUENCES, Peer
+from node.db import census, log, peers, quarantine
+from node.db.session import Session
 from node.roster import self_entry
 from node.runtime import Runtime
-from node.sync import Syncer
+from node.sync.peerbook import PeerBook
+from node.sync.trustbook import TrustBook
 from schemas.geo import REGION_LABELS, Region
 from schemas.instants import format_utc, parse_utc
 from schemas.roster import NodeStatus
@@ -82,22 +82,6 @@ def _parse(value: str | None) -> datetime | None:
     return parse_utc(value)
 
 
-def _counts(session: Session, today: str) -> dict[tuple[str, str], int]:
-    members = session.execute(
-        select(ENTRIES.c.region, func.count())
-        .where(ENTRIES.c.kind == "member")
-        .group_by(ENTRIES.c.region)
-    ).all()
-    events = session.execute(
-        select(ENTRIES.c.region, func.count())
-        .where(ENTRIES.c.kind == "event", ENTRIES.c.ends_at >= today)
-        .group_by(ENTRIES.c.region)
-    ).all()
-    counts = {("member", r): n for r, n in members}
-    counts.update({("event", r): n for r, n in events})
-    return counts
-
-
 def _refusals(session: Session) -> tuple[dict[str, int], dict[str, int], int]:
     """Quarantined records charged per node, equivocation alarms per origin, and the total,
     from one grouped scan. A refused record counts once against each node involved: the
@@ -105,13 +89,9 @@ def _refusals(session: Session) -> tuple[dict[str, int], dict[str, int], int]:
     refused: dict[str, int] = {}
     alarms: dict[str, int] = {}
     total = 0
-    rows = session.execute(
-        select(QUARANTINE.c.peer, QUARANTINE.c.origin, QUARANTINE.c.reason, func.count())
-        .group_by(QUARANTINE.c.peer, QUARANTINE.c.origin, QUARANTINE.c.reason)
-    ).all()
-    for peer, origin, reason, n in rows:
+    for peer, origin, reason, n in quarantine.grouped(session):
         total += n
-        for node in {peer, origin} - {None, ""}:
+        for node in {peer, origin or ""} - {""}:
             refused[node] = refused.get(node, 0) + n
         if reason == "equivocation" and origin:
             # Equivocation is the origin's fault: it signed two records at one seq.
@@ -119,26 +99,29 @@ def _refusals(session: Session) -> tuple[dict[str, int], dict[str, int], int]:
     return refused, alarms, total
 
 
-def recent_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> NetworkView:
+def recent_view(
+    session: Session, *, runtime: Runtime, trust: TrustBook, book: PeerBook
+) -> NetworkView:
     """The view as built at most ``network_view_seconds`` ago (see ``Recent``)."""
     view: NetworkView = runtime.network_view.get(
-        runtime.monotonic(), lambda: network_view(session, runtime=runtime, syncer=syncer)
+        runtime.monotonic(), lambda: network_view(session, runtime=runtime, trust=trust, book=book)
     )
     return view
 
 
-def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> NetworkView:
+def network_view(
+    session: Session, *, runtime: Runtime, trust: TrustBook, book: PeerBook
+) -> NetworkView:
     settings, now = runtime.settings, runtime.clock().astimezone(UTC)
     today = format_utc(now.replace(hour=0, minute=0, second=0, microsecond=0))
-    counts = _counts(session, today)
+    counts = census.per_region(session, events_ending_after=today)
     mine: dict[str, health.Head] = {
-        r.origin: (r.last_seq, r.digest)
-        for r in session.execute(select(SEQUENCES).where(SEQUENCES.c.last_seq > 0)).all()
+        s.origin: (s.last_seq, s.digest) for s in log.summaries(session)
     }
-    states = {p.node_id: p for p in session.execute(select(Peer)).scalars()}
+    states = peers.every(session)
     refused, alarms, quarantined = _refusals(session)
-    trust = syncer.trust
-    roster_nodes = list(trust.nodes.values()) if trust else []
+    roster = trust.current
+    roster_nodes = list(roster.nodes.values()) if roster else []
     if all(n.node_id != settings.node_id for n in roster_nodes):
         # Not (yet) admitted, or no roster at all: the node still shows itself.
         roster_nodes.insert(0, self_entry(settings, runtime.key))
@@ -147,7 +130,7 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
     for node in roster_nodes:
         me = node.node_id == settings.node_id
         state = states.get(node.node_id)
-        theirs = syncer.heads.get(node.node_id)
+        theirs = book.heads.get(node.node_id)
         comparison = None
         if me:
             comparison = health.compare(mine, mine)
@@ -181,7 +164,7 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
                 url=node.url,
                 status=node.status.value,
                 placeholder=node.placeholder,
-                hub=trust is not None and node.node_id == trust.hub,
+                hub=roster is not None and node.node_id == roster.hub,
                 serving=me,
                 latitude=node.latitude,
                 longitude=node.longitude,
@@ -229,8 +212,8 @@ def network_view(session: Session, *, runtime: Runtime, syncer: Syncer) -> Netwo
     return NetworkView(
         served_by=settings.node_id,
         served_by_name=settings.name,
-        hub=trust.hub if trust else None,
-        roster_version=trust.version if trust else 0,
+        hub=roster.hub if roster else None,
+        roster_version=trust.version,
         generated_at=format_utc(now),
         members=sum(r.members for r in regions),
         events=sum(r.events for r in regions),

@@ -6,17 +6,16 @@ id per hub, so it syncs, verifies and versions like everything else.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session
-
 from federation.canonical import b64url_decode
 from federation.keys import SigningKey, node_id_for
+from federation.pinning import roster_listing
 from federation.trust import Trust
-from node.db.tables import RECORDS
+from node.db import rosters
+from node.db.session import Session
+from node.errors import Forbidden
 from node.publisher import Draft, Mode, publish
 from node.settings import NodeSettings
 from schemas.roster import RosterBody, RosterKey, RosterNode
@@ -37,32 +36,7 @@ def hub_id(settings: NodeSettings) -> str:
 
 
 def current(session: Session, *, hub: str) -> tuple[RosterBody, int] | None:
-    row = session.execute(
-        select(RECORDS.c.body, RECORDS.c.version).where(
-            RECORDS.c.origin == hub,
-            RECORDS.c.record_id == roster_id(hub),
-            RECORDS.c.current.is_(True),
-        )
-    ).first()
-    if row is None or row[0] is None:
-        return None
-    return RosterBody.model_validate(json.loads(row[0])), int(row[1])
-
-
-def pinned_roster(session: Session, *, hub_key: str) -> tuple[RosterBody, int] | None:
-    """A held roster whose hub lists ``hub_key``: after a hub key rotation the pinned (new)
-    key no longer derives the hub's id, so the roster is found by the key instead."""
-    rows = session.execute(
-        select(RECORDS.c.body, RECORDS.c.version).where(
-            RECORDS.c.kind == "roster", RECORDS.c.current.is_(True), RECORDS.c.body.is_not(None)
-        )
-    ).all()
-    for body_text, version in rows:
-        body = RosterBody.model_validate(json.loads(body_text))
-        hub = next((n for n in body.nodes if n.node_id == body.hub), None)
-        if hub is not None and any(k.public_key == hub_key for k in hub.keys):
-            return body, int(version)
-    return None
+    return rosters.current(session, hub=hub, record_id=roster_id(hub))
 
 
 def load_trust(session: Session, settings: NodeSettings) -> Trust | None:
@@ -72,7 +46,7 @@ def load_trust(session: Session, settings: NodeSettings) -> Trust | None:
         return None  # a standalone node: it publishes, but federates with no one
     held = current(session, hub=hub)
     if held is None and not settings.hub:
-        held = pinned_roster(session, hub_key=settings.hub_key)
+        held = roster_listing(rosters.every_current(session), hub_key=settings.hub_key)
     if held is not None:
         return Trust.from_roster(*held)
     if settings.hub:
@@ -105,7 +79,7 @@ def publish_roster(
 ) -> int:
     """Sign and store a new roster version (hub only). Returns the version."""
     if not settings.hub:
-        raise PermissionError("only the hub publishes the roster")
+        raise Forbidden("only the hub publishes the roster")
     draft = Draft(
         "roster",
         roster_id(settings.node_id),

@@ -1,4 +1,5 @@
-"""What one running node holds: its settings, engine, key, clocks and limiters.
+"""What one running node holds: its settings, engine, key, clocks and limiters (the sync
+service is its own part, ``node.sync.Sync``, beside it on the app).
 
 Built by ``create_app`` (never at import time) and kept on ``app.state.runtime``, so one
 process can host several nodes, each with its own key and database, as the tests do.
@@ -13,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
 from federation.keys import SigningKey
+from node.db.session import Engine
 from node.ratelimit import RateLimiter
 from node.settings import NodeSettings
 
@@ -55,7 +55,6 @@ class Runtime:
     auth_limiter: RateLimiter = field(init=False)
     nudge_limiter: RateLimiter = field(init=False)
     network_view: Recent = field(init=False)
-    syncer: Any = None  # node.sync.Syncer, set by create_app (typed loosely: it imports us)
 
     def __post_init__(self) -> None:
         self.write_limiter = RateLimiter(

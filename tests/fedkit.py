@@ -22,6 +22,7 @@ from node.app import create_app
 from node.db.engine import writer
 from node.home import init_home
 from node.settings import NodeSettings
+from node.sync import Sync
 from schemas.geo import Region
 
 
@@ -59,8 +60,9 @@ class FedNode:
     editor: dict[str, str]
 
     @property
-    def syncer(self):  # type: ignore[no-untyped-def]
-        return self.app.state.syncer
+    def sync(self) -> Sync:
+        sync: Sync = self.app.state.sync
+        return sync
 
     @property
     def node_id(self) -> str:
@@ -158,11 +160,11 @@ class Federation:
                 now=self.clock(),
             )
             session.commit()
-        hub.syncer.reload_trust()
+        hub.sync.trust.reload()
 
     async def sync_round(self) -> None:
         for node in self.nodes.values():
-            await node.syncer.sync_all(force=True)
+            await node.sync.puller.sync_all(force=True)
 
     async def converge(self, rounds: int = 4) -> None:
         for _ in range(rounds):

@@ -18,7 +18,7 @@ from federation.errors import HealthnetError
 from federation.keys import public_key
 from federation.signing import verify_envelope
 from node import tokens
-from node.db.store import RECORDS
+from node.db.tables import RECORDS
 
 PROBLEM = "application/problem+json"
 

@@ -26,10 +26,10 @@ from federation.merge import Held, Tip, Verdict, merge
 from federation.signing import header_hash, seal, verify_envelope
 from node.app import create_app
 from node.db.engine import writer
-from node.db.ingest import ingest_page, tip_of
-from node.db.store import RECORDS
-from node.db.tables import Quarantine
+from node.db.log import tip as tip_of
+from node.db.tables import RECORDS, Quarantine
 from node.home import init_home
+from node.sync.ingest import ingest_page
 from schemas.geo import Region
 
 # --- helpers -------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def quiet(*nodes: FedNode) -> None:
 async def sync_only(*nodes: FedNode, rounds: int = 3) -> None:
     for _ in range(rounds):
         for node in nodes:
-            await node.syncer.sync_all(force=True)
+            await node.sync.puller.sync_all(force=True)
     await settle()
 
 
@@ -162,7 +162,7 @@ def ingest(node: FedNode, origin: str, records: list[dict[str, Any]], peer: str 
             session,
             origin=origin,
             records=records,
-            trust=node.syncer.trust,
+            trust=node.sync.trust.current,
             peer=peer,
             now="2026-11-24T12:00:00Z",
         )
@@ -307,10 +307,10 @@ def test_records_relay_through_the_hub_and_still_verify(tmp_path: Path, clock: C
         try:
             await fed.converge()  # the roster everywhere, no data yet
             made = [await create_member(eu, f"Europe member {i}") for i in range(3)]
-            await hub.syncer.sync_all(force=True)  # the hub pulls europe ...
+            await hub.sync.puller.sync_all(force=True)  # the hub pulls europe ...
             fed.net.down.add(eu.host)  # ... then asia can no longer reach europe
             fed.net.requests.clear()
-            results = {r.peer: r for r in await asia.syncer.sync_all(force=True)}
+            results = {r.peer: r for r in await asia.sync.puller.sync_all(force=True)}
             assert results[eu.node_id].ok is False
             assert results[hub.node_id].ok is True and results[hub.node_id].applied == 3
             assert "GET europe.test/federation/records" not in fed.net.requests
@@ -439,7 +439,7 @@ def test_range_digests_combine_and_bisect_to_a_divergence(tmp_path: Path, clock:
             origin = eu.node_id
 
             # identical data, identical digests over every range; halves combine to the whole
-            await hub.syncer.sync_all(force=True)
+            await hub.sync.puller.sync_all(force=True)
             count, whole = await range_digest(hub, origin, 1, 8)
             assert (count, whole) == (8, (await heads_of(hub))[origin][2])
             (c1, d1), (c2, d2) = [
@@ -488,15 +488,15 @@ def test_range_digests_combine_and_bisect_to_a_divergence(tmp_path: Path, clock:
             assert await first_difference(asia, hub, origin, 1, 8) == 6
 
             # the operator's status shows the disagreement with the hub at equal length
-            await asia.syncer.pull(asia.syncer.trust.nodes[hub.node_id], force=True)
+            await asia.sync.puller.pull(asia.sync.trust.current.nodes[hub.node_id], force=True)
             status = await get_json(asia, "/federation/status")
             view = {p["node_id"]: p for p in status["peers"]}[hub.node_id]["origins"][origin]
             assert view == {"their_last_seq": 8, "lag": 0, "agrees": False}
             assert status["alarms"] == []
             # and europe's next record cannot extend asia's fork: equivocation, an alarm
             await create_member(eu, "Member 8")
-            await hub.syncer.sync_all(force=True)
-            await asia.syncer.pull(asia.syncer.trust.nodes[hub.node_id], force=True)
+            await hub.sync.puller.sync_all(force=True)
+            await asia.sync.puller.pull(asia.sync.trust.current.nodes[hub.node_id], force=True)
             status = await get_json(asia, "/federation/status")
             assert [(a["origin"], a["seq"], a["peer"]) for a in status["alarms"]] == [
                 (origin, 9, hub.node_id)
@@ -524,10 +524,10 @@ def test_a_node_admitted_later_gets_everything(tmp_path: Path, clock: Clock) -> 
             await fed.converge()
 
             late = fed.add("oceania", Region.OCEANIA, name="Oceania leader")
-            assert late.syncer.trust.version == 0  # only the pinned hub key so far
+            assert late.sync.trust.current.version == 0  # only the pinned hub key so far
             await create_member(late, "Sydney Health")
             await fed.converge()
-            assert late.syncer.trust.version > 0
+            assert late.sync.trust.current.version > 0
             assert await total(late) == 4
             assert await total(late, "/events") == 1
             assert (await call(late, "GET", f"/members/{gone['id']}")).status_code == 404
@@ -572,14 +572,14 @@ def test_records_of_a_node_not_in_the_roster_are_refused(tmp_path: Path, clock: 
             rogue.editor = {"Authorization": f"Bearer {secret}"}
             await create_member(rogue, "Rogue Hospital")
             await create_member(rogue, "Rogue Clinic")
-            assert rogue.node_id not in asia.syncer.trust.nodes
+            assert rogue.node_id not in asia.sync.trust.current.nodes
 
             # pulled like a peer: its heads are read, its origin is not trusted, nothing lands
-            entry = asia.syncer.trust.nodes[hub.node_id].model_copy(
+            entry = asia.sync.trust.current.nodes[hub.node_id].model_copy(
                 update={"node_id": rogue.node_id, "url": "http://rogue.test"}
             )
             fed.net.requests.clear()
-            result = await asia.syncer.pull(entry, force=True)
+            result = await asia.sync.puller.pull(entry, force=True)
             assert result.applied == 0
             assert "GET rogue.test/federation/heads" in fed.net.requests
             assert "GET rogue.test/federation/records" not in fed.net.requests
@@ -622,7 +622,7 @@ def test_nudges_make_peers_pull_now(tmp_path: Path, clock: Clock) -> None:
 
             eu.settings.nudge = True
             fed.net.requests.clear()
-            await eu.syncer.nudge_peers(made["seq"])
+            await eu.sync.nudger.nudge_peers(made["seq"])
             await settle()
             assert "POST hub.test/federation/nudge" in fed.net.requests
             assert "POST asia.test/federation/nudge" in fed.net.requests
@@ -701,7 +701,7 @@ def test_metrics_after_a_sync(tmp_path: Path, clock: Clock) -> None:
             await create_member(eu, "One more")
             await create_member(eu, "And another")
             hub.settings.sync_page_size, hub.settings.sync_max_pages = 1, 1
-            await hub.syncer.pull(hub.syncer.trust.nodes[eu.node_id], force=True)
+            await hub.sync.puller.pull(hub.sync.trust.current.nodes[eu.node_id], force=True)
             lines = (await call(hub, "GET", "/metrics")).text.splitlines()
             assert f'healthnet_records_ingested_total{{origin="{eu.node_id}"}} 4.0' in lines
             assert f'healthnet_sync_lag_records{{origin="{eu.node_id}"}} 1.0' in lines

@@ -11,7 +11,6 @@ in the middle of a page; key rotation and revocation through the roster.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import uuid
 from collections.abc import Callable, Coroutine
@@ -27,21 +26,19 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from federation import keys
-from federation.client import PeerClient
 from federation.errors import PeerBadResponse
 from federation.keys import SigningKey, public_key
 from federation.signing import header_hash, seal, verify_envelope
 from node import operator
-from node import sync as node_sync
 from node.app import create_app
 from node.db import store
 from node.db.engine import writer
-from node.db.ingest import tip_of
-from node.db.store import RECORDS
-from node.db.tables import Peer, Quarantine
+from node.db.log import tip as tip_of
+from node.db.tables import RECORDS, Peer, Quarantine
 from node.errors import Conflict
 from node.publisher import Draft, Mode, publish
 from node.settings import NodeSettings
+from node.sync.client import PeerClient
 from schemas.geo import Region
 from schemas.roster import NodeStatus, RosterNode
 
@@ -133,7 +130,7 @@ def peer_state(node: FedNode, peer: str) -> Peer | None:
 
 def entry(node: FedNode, peer: FedNode) -> RosterNode:
     """The roster entry ``node`` holds for ``peer`` (what its syncer pulls from)."""
-    trusted: RosterNode = node.syncer.trust.nodes[peer.node_id]
+    trusted: RosterNode = node.sync.trust.current.nodes[peer.node_id]
     return trusted
 
 
@@ -226,8 +223,8 @@ class World:
 
     async def start(self) -> None:
         await self.fed.converge(rounds=1)  # the roster everywhere
-        version = self.hub.syncer.trust.version
-        assert all(n.syncer.trust.version == version for n in self.fed.nodes.values())
+        version = self.hub.sync.trust.current.version
+        assert all(n.sync.trust.current.version == version for n in self.fed.nodes.values())
         self.fed.net.apps[self.relay_node.host] = httpx.ASGITransport(app=self.relay.app)
 
     @property
@@ -236,10 +233,10 @@ class World:
         return key
 
     async def pull_relay(self, victim: FedNode) -> Any:
-        return await victim.syncer.pull(entry(victim, self.relay_node), force=True)
+        return await victim.sync.puller.pull(entry(victim, self.relay_node), force=True)
 
     async def pull(self, victim: FedNode, peer: FedNode) -> Any:
-        return await victim.syncer.pull(entry(victim, peer), force=True)
+        return await victim.sync.puller.pull(entry(victim, peer), force=True)
 
 
 def world_test(
@@ -563,7 +560,8 @@ def test_bad_responses_are_peer_errors_and_back_the_peer_off(
         with pytest.raises(PeerBadResponse, match="over 4096 bytes") as caught:
             await client.records(relay_id, "http://relay.test", origin=origin, after=0, limit=10)
         assert caught.value.peer == relay_id
-        monkeypatch.setattr(node_sync, "PeerClient", functools.partial(PeerClient, max_bytes=4096))
+        puller = w.asia.sync.puller
+        monkeypatch.setattr(puller, "client", PeerClient(puller.client.http, max_bytes=4096))
         result = await w.pull_relay(w.asia)
         assert result.ok is False and "over 4096 bytes" in result.error
         assert stored(w.asia, origin) == []
@@ -616,7 +614,7 @@ def test_http_500_backoff_skip_retry_and_reset(tmp_path: Path, clock: Clock) -> 
         await create_member(w.eu, "Europe member")
         w.relay.status = 500
         w.fed.net.requests.clear()
-        results = {r.peer: r for r in await w.asia.syncer.sync_all()}
+        results = {r.peer: r for r in await w.asia.sync.puller.sync_all()}
         assert results[relay_id].ok is False and "answered 500" in results[relay_id].error
         assert results[w.eu.node_id].ok is True and results[w.eu.node_id].applied == 1
         assert "GET relay.test/federation/heads" in w.fed.net.requests
@@ -635,7 +633,7 @@ def test_http_500_backoff_skip_retry_and_reset(tmp_path: Path, clock: Clock) -> 
 
         # in backoff: skipped, not waited on; the other peers are still pulled
         w.fed.net.requests.clear()
-        results = {r.peer: r for r in await w.asia.syncer.sync_all()}
+        results = {r.peer: r for r in await w.asia.sync.puller.sync_all()}
         assert (results[relay_id].ok, results[relay_id].error) == (False, "backing off")
         assert not any("relay.test" in req for req in w.fed.net.requests)
         assert "GET europe.test/federation/heads" in w.fed.net.requests
@@ -644,7 +642,7 @@ def test_http_500_backoff_skip_retry_and_reset(tmp_path: Path, clock: Clock) -> 
         # after next_attempt it is tried again (and fails again: a longer backoff)
         clock.advance(seconds=6)
         w.fed.net.requests.clear()
-        results = {r.peer: r for r in await w.asia.syncer.sync_all()}
+        results = {r.peer: r for r in await w.asia.sync.puller.sync_all()}
         assert "GET relay.test/federation/heads" in w.fed.net.requests
         state = peer_state(w.asia, relay_id)
         assert state is not None and state.failures == 2
@@ -653,7 +651,7 @@ def test_http_500_backoff_skip_retry_and_reset(tmp_path: Path, clock: Clock) -> 
         # recovered: the next due attempt succeeds and resets the count
         w.relay.status = 200
         clock.advance(seconds=11)
-        results = {r.peer: r for r in await w.asia.syncer.sync_all()}
+        results = {r.peer: r for r in await w.asia.sync.puller.sync_all()}
         assert results[relay_id].ok is True
         state = peer_state(w.asia, relay_id)
         assert state is not None and (state.failures, state.next_attempt) == (0, None)
@@ -672,11 +670,11 @@ def test_a_peer_that_is_down_never_stops_sync_with_the_others(tmp_path: Path, cl
         eu_member = await create_member(eu, "Europe member")
         asia_member = await create_member(asia, "Asia member")
         for node in (eu, asia):
-            results = {r.peer: r for r in await node.syncer.sync_all(force=True)}
+            results = {r.peer: r for r in await node.sync.puller.sync_all(force=True)}
             assert results[hub.node_id].ok is False
             assert "ConnectError" in results[hub.node_id].error
             assert results[w.relay_node.node_id].ok is False
-        await eu.syncer.sync_all(force=True)
+        await eu.sync.puller.sync_all(force=True)
         for node in (eu, asia):
             for m in (eu_member, asia_member):
                 assert (await call(node, "GET", f"/members/{m['id']}")).status_code == 200
@@ -687,10 +685,10 @@ def test_a_peer_that_is_down_never_stops_sync_with_the_others(tmp_path: Path, cl
         # the hub comes back and catches up through its backoff
         w.fed.net.down.discard(hub.host)
         clock.advance(hours=1)
-        await hub.syncer.sync_all()
+        await hub.sync.puller.sync_all()
         assert await total(hub) == 2
         for node in (eu, asia):
-            await node.syncer.sync_all()
+            await node.sync.puller.sync_all()
             assert peer_state(node, hub.node_id).failures == 0  # type: ignore[union-attr]
 
     world_test(tmp_path, clock, body)
@@ -773,7 +771,7 @@ def test_key_rotation_keeps_old_records_and_refuses_the_old_key_afterwards(
         operator.rotate_listed_key(
             engine_of(hub), hub.settings, origin, info, expected_key=new_public, now=clock()
         )
-        hub.syncer.reload_trust()
+        hub.sync.trust.reload()
         await w.fed.converge()
         listed = {
             n["node_id"]: n for n in (await get_json(asia, "/federation/roster"))["body"]["nodes"]
@@ -817,7 +815,7 @@ def test_a_revoked_node_new_records_are_refused_old_ones_stay(tmp_path: Path, cl
         await w.fed.converge()
 
         operator.set_status(engine_of(hub), hub.settings, origin, NodeStatus.REVOKED, now=clock())
-        hub.syncer.reload_trust()
+        hub.sync.trust.reload()
         after = await create_member(asia, "After revocation")
         # europe has not heard yet and pulls it straight from asia
         assert (await w.pull(eu, asia)).applied == 1
@@ -830,8 +828,8 @@ def test_a_revoked_node_new_records_are_refused_old_ones_stay(tmp_path: Path, cl
         assert seqs(hub, origin) == [1]
 
         # europe learns the roster: asia is no longer a peer, its nudges are not taken
-        await eu.syncer.sync_all(force=True)
-        assert origin not in [p.node_id for p in eu.syncer.peers()]
+        await eu.sync.puller.sync_all(force=True)
+        assert origin not in [p.node_id for p in eu.sync.trust.peers()]
         nudge = {"node": origin, "origin": origin, "seq": 2}
         r = await call(eu, "POST", "/federation/nudge", json=nudge)
         assert (r.status_code, r.json()) == (202, {"accepted": False})
@@ -1003,7 +1001,7 @@ def test_a_node_joining_after_a_hub_key_rotation_bootstraps(tmp_path: Path, cloc
         assert info["key_id"] == "ed25519:2" and info["node_id"] == w.hub.node_id
         late = w.fed.add("late", Region.ASIA, name="Late")  # pins the key the hub shows now
         await w.fed.converge()
-        assert late.syncer.trust.version > 0
+        assert late.sync.trust.current.version > 0
         assert (await call(late, "GET", f"/members/{member['id']}")).status_code == 200
 
     world_test(tmp_path, clock, body)

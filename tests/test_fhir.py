@@ -16,7 +16,7 @@ from fhirkit import FHIR_JSON, ext, fhir, local, outcome, provenance, validate, 
 from sqlalchemy import update
 from sqlmodel import Session
 
-from node.db.store import RECORDS
+from node.db.tables import RECORDS
 from node.fhir import queries
 
 ORG_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"

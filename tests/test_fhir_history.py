@@ -22,8 +22,8 @@ from federation.signing import header_hash, seal
 from federation.trust import Trust
 from node.db import store
 from node.db.engine import writer
-from node.db.ingest import PageResult, ingest_page
 from node.fhir import bundles, params
+from node.sync.ingest import PageResult, ingest_page
 from schemas.geo import Region
 from schemas.roster import RosterKey, RosterNode
 

@@ -391,7 +391,7 @@ def hub(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[Node]:
             session, settings=n.settings, key=runtime.key, body=with_node(body, other), now=clock()
         )
         session.commit()
-    n.app.state.syncer.reload_trust()
+    n.app.state.sync.trust.reload()
     yield n
     n.client.close()
     n.engine.dispose()

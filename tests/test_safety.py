@@ -20,8 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import event, func, select, text
 
 from federation.canonical import b64url
-from node.db.store import ENTRIES, RECORDS, SEQUENCES, TAGS
-from node.db.tables import AuditEntry
+from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS, AuditEntry
 from node.errors import ConfigError
 from node.home import load_key
 

@@ -15,7 +15,7 @@ from fedkit import Federation
 from sqlalchemy import update
 from sqlmodel import Session
 
-from node.db.store import RECORDS
+from node.db.tables import RECORDS
 from node.web import pages
 from schemas.geo import Region
 

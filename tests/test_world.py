@@ -196,7 +196,7 @@ def test_the_hub_sees_every_node_catch_up_fail_recover_and_raise_alarms(
                 "catching-up", 1, False)
             # The next pull fails: unreachable, with the error and the last contact kept.
             clock.advance(seconds=30)
-            await hub.syncer.sync_all(force=True)
+            await hub.sync.puller.sync_all(force=True)
             radboud = (await _view(hub))["by_name"]["Radboud UMC"]
             assert radboud["health"] == "unreachable" and radboud["failures"] == 1
             assert radboud["last_error"] and radboud["seconds_since_contact"] >= 30
@@ -237,7 +237,7 @@ def test_the_hub_sees_every_node_catch_up_fail_recover_and_raise_alarms(
             # its region's leader (suspended), but no active node serves the region.
             operator.set_status(hub.app.state.runtime.engine, hub.settings, asia.node_id,
                                 NodeStatus.SUSPENDED, now=clock())
-            hub.syncer.reload_trust()
+            hub.sync.trust.reload()
             view = await _view(hub)
             assert view["by_name"]["Asia leader"]["health"] == "inactive"
             asia_region = {r["region"]: r for r in view["regions"]}["asia"]

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from node.api.writes import WriteResult, write
-from node.deps import EditorDep, RuntimeDep, WriteSessionDep
+from node.deps import EditorDep, NudgerDep, RuntimeDep, WriteSessionDep
 from node.problems import responses
 from node.publisher import Mode
 
@@ -48,6 +48,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
         runtime: RuntimeDep,
         token: EditorDep,
         background: BackgroundTasks,
+        nudger: NudgerDep,
     ) -> WriteResult:
         checked(session, body)
         return write(
@@ -55,6 +56,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
             runtime,
             token,
             background=background,
+            nudger=nudger,
             kind=kind,
             record_id=str(uuid.uuid4()),
             mode=Mode.CREATE,
@@ -69,6 +71,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
         runtime: RuntimeDep,
         token: EditorDep,
         background: BackgroundTasks,
+        nudger: NudgerDep,
         if_match: IfMatch = None,
     ) -> WriteResult:
         checked(session, body)
@@ -77,6 +80,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
             runtime,
             token,
             background=background,
+            nudger=nudger,
             kind=kind,
             record_id=record_id,
             mode=Mode.UPDATE,
@@ -91,6 +95,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
         runtime: RuntimeDep,
         token: EditorDep,
         background: BackgroundTasks,
+        nudger: NudgerDep,
         if_match: IfMatch = None,
     ) -> WriteResult:
         return write(
@@ -98,6 +103,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
             runtime,
             token,
             background=background,
+            nudger=nudger,
             kind=kind,
             record_id=record_id,
             mode=Mode.DELETE,

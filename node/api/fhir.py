@@ -21,13 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import Session
 from starlette.types import Receive, Scope, Send
 
-from node.deps import RuntimeDep, SessionDep
+from node.deps import RuntimeDep, SessionDep, TrustDep
 from node.fhir import bundles, params, queries, resources
 from node.fhir.errors import FhirError
 from node.fhir.params import ID_PATTERN
@@ -111,10 +111,16 @@ def _base(runtime: Runtime) -> str:
     return runtime.settings.url.rstrip("/") + "/fhir"
 
 
-def _keys(runtime: Runtime) -> KeyRing:
+def key_ring(runtime: RuntimeDep, trust: TrustDep) -> KeyRing:
+    """The keys signatures are re-checked against on every read: this node's own and the
+    roster's, as this process trusts it now."""
     key = runtime.key
-    trust = getattr(runtime.syncer, "trust", None)
-    return KeyRing(own=(runtime.settings.node_id, key.key_id, key.public_b64), trust=trust)
+    return KeyRing(
+        own=(runtime.settings.node_id, key.key_id, key.public_b64), trust=trust.current
+    )
+
+
+KeysDep = Annotated[KeyRing, Depends(key_ring)]
 
 
 def _resource_type(rtype: str) -> str:
@@ -143,45 +149,49 @@ def metadata(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @_get("/_history")
-def system_history(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+def system_history(
+    request: Request, session: SessionDep, runtime: RuntimeDep, keys: KeysDep
+) -> Response:
     """Changes to Organizations and Locations, in the order this node received them."""
     return _respond(
-        request, lambda items, lenient: _history(session, runtime, None, items, lenient)
+        request, lambda items, lenient: _history(session, runtime, keys, None, items, lenient)
     )
 
 
 @_get("/{rtype}/_history")
 def type_history(
-    rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep
+    rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep, keys: KeysDep
 ) -> Response:
     """Changes to one resource type, in the order this node received them."""
 
     def build(items: Items, lenient: bool) -> Answer:
-        return _history(session, runtime, _resource_type(rtype), items, lenient)
+        return _history(session, runtime, keys, _resource_type(rtype), items, lenient)
 
     return _respond(request, build)
 
 
 @_get("/{rtype}/{rid}")
 def read(
-    rtype: str, rid: str, request: Request, session: SessionDep, runtime: RuntimeDep
+    rtype: str, rid: str, request: Request, session: SessionDep, runtime: RuntimeDep, keys: KeysDep
 ) -> Response:
     """One Organization or Location: 404 if unknown, 410 if its record was deleted."""
 
     def build(items: Items, lenient: bool) -> Answer:
         params.plain(items, lenient=lenient)
         _resource_type(rtype)
-        return _read(session, runtime, rtype, rid)
+        return _read(session, runtime, keys, rtype, rid)
 
     return _respond(request, build)
 
 
 @_get("/{rtype}")
-def search(rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+def search(
+    rtype: str, request: Request, session: SessionDep, runtime: RuntimeDep, keys: KeysDep
+) -> Response:
     """A searchset Bundle, paged by an opaque cursor in the ``next`` link."""
 
     def build(items: Items, lenient: bool) -> Answer:
-        return _search(session, runtime, _resource_type(rtype), items, lenient)
+        return _search(session, runtime, keys, _resource_type(rtype), items, lenient)
 
     return _respond(request, build)
 
@@ -230,7 +240,7 @@ router.add_route("/fhir/{rest:path}", _any_method, include_in_schema=False)
 # --------------------------------------------------------------------------- interactions
 
 
-def _read(session: Session, runtime: Runtime, rtype: str, rid: str) -> Answer:
+def _read(session: Session, runtime: Runtime, keys: KeyRing, rtype: str, rid: str) -> Answer:
     stored = queries.current(session, rid) if _ID.fullmatch(rid) else None
     if stored is None or (rtype == "Organization" and stored.kind != "member"):
         raise FhirError(404, "not-found", f"{rtype}/{rid} is not known here")
@@ -239,7 +249,7 @@ def _read(session: Session, runtime: Runtime, rtype: str, rid: str) -> Answer:
     body = stored.body_dict()
     if body is None:  # a current version without its body: nothing to show
         raise FhirError(404, "not-found", f"{rtype}/{rid} is not known here")
-    version = stored.version_of(_keys(runtime), runtime.settings.url)
+    version = stored.version_of(keys, runtime.settings.url)
     found = (
         resources.organization(body, version)
         if rtype == "Organization"
@@ -259,10 +269,12 @@ def _read(session: Session, runtime: Runtime, rtype: str, rid: str) -> Answer:
     return Answer(200, found, headers)
 
 
-def _search(session: Session, runtime: Runtime, rtype: str, items: Items, lenient: bool) -> Answer:
+def _search(
+    session: Session, runtime: Runtime, keys: KeyRing, rtype: str, items: Items, lenient: bool
+) -> Answer:
     s = params.search(rtype, items, lenient=lenient, max_count=runtime.settings.max_page_size)
     found = queries.search(session, s, after=bundles.search_after(s))
-    keys, url = _keys(runtime), runtime.settings.url
+    url = runtime.settings.url
     matches: list[dict[str, Any]] = []
     for _, stored in found.rows:
         body = stored.body_dict()
@@ -291,14 +303,19 @@ def _search(session: Session, runtime: Runtime, rtype: str, items: Items, lenien
 
 
 def _history(
-    session: Session, runtime: Runtime, rtype: str | None, items: Items, lenient: bool
+    session: Session,
+    runtime: Runtime,
+    keys: KeyRing,
+    rtype: str | None,
+    items: Items,
+    lenient: bool,
 ) -> Answer:
     h = params.history(rtype, items, lenient=lenient, max_count=runtime.settings.max_page_size)
     path = f"{rtype}/_history" if rtype else "_history"
     at = bundles.history_start(h, path, runtime.clock())
     kinds = ("member",) if h.types == ("Organization",) else queries.KINDS
     start = (at.received_at, at.origin, at.seq) if at.started else None
-    keys, url, base = _keys(runtime), runtime.settings.url, _base(runtime)
+    url, base = runtime.settings.url, _base(runtime)
     entries: list[dict[str, Any]] = []
     last, more = at, False
     rows = queries.history(session, kinds=kinds, since=h.since, after=start, batch=h.count + 1)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from node.deps import RuntimeDep, SessionDep
+from node.deps import PeersDep, RuntimeDep, SessionDep, TrustDep
 from node.network import NetworkView, recent_view
 
 router = APIRouter(tags=["node"])
 
 
 @router.get("/network", response_model=NetworkView)
-def network(session: SessionDep, runtime: RuntimeDep, request: Request) -> NetworkView:
+def network(
+    session: SessionDep, runtime: RuntimeDep, trust: TrustDep, book: PeersDep
+) -> NetworkView:
     """Members and upcoming events per region, the regions still without a leader, and every
     roster node's health as seen from this node: last contact, records behind and ahead,
     digest agreement, quarantined records and equivocation alarms."""
-    return recent_view(session, runtime=runtime, syncer=request.app.state.syncer)
+    return recent_view(session, runtime=runtime, trust=trust, book=book)

@@ -16,6 +16,7 @@ from node.db.tables import ApiToken
 from node.errors import InvalidInput
 from node.publisher import Draft, Mode, publish
 from node.runtime import Runtime
+from node.sync.nudges import Nudger
 from schemas.record import Envelope
 
 
@@ -60,6 +61,7 @@ def write(
     token: ApiToken,
     *,
     background: BackgroundTasks | None = None,
+    nudger: Nudger | None = None,
     kind: str,
     record_id: str,
     mode: Mode,
@@ -103,9 +105,9 @@ def write(
             )
             log_session.commit()
         raise
-    if background is not None and runtime.syncer is not None:
+    if background is not None and nudger is not None:
         # After the response: tell peers there is news, so they pull now, not at the next tick.
-        background.add_task(runtime.syncer.nudge_peers, header["seq"])
+        background.add_task(nudger.nudge_peers, header["seq"])
     return WriteResult(
         id=record_id,
         kind=kind,

@@ -24,15 +24,16 @@ from sqlmodel import Session
 
 from federation.errors import HealthnetError
 from federation.signing import verify_envelope
-from node.api.federation import federation_status
 from node.api.reads import item, normal_language
 from node.db.search import ROW_COLUMNS, Page, search, to_row
 from node.db.search import Query as Search
 from node.db.tables import ENTRIES, RECORDS
+from node.deps import get_peers, get_trust
 from node.errors import InvalidInput
 from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
 from node.runtime import Runtime
+from node.sync.status import federation_status
 from node.web.views import (
     RECORD_ID,
     by_month,
@@ -129,7 +130,7 @@ def _node_name(request: Request, origin: str) -> str | None:
     runtime = runtime_of(request)
     if origin == runtime.settings.node_id:
         return runtime.settings.name
-    trust = request.app.state.syncer.trust
+    trust = get_trust(request).current
     node = trust.nodes.get(origin) if trust is not None else None
     return None if node is None else str(node.name)
 
@@ -152,7 +153,7 @@ def verify_stored(request: Request, session: Session, record_id: str) -> dict[st
             "sig": row.sig,
         }
         origin, key_id, seq = str(header["origin"]), str(header["key_id"]), int(header["seq"])
-        trust = request.app.state.syncer.trust
+        trust = get_trust(request).current
         if origin == runtime.settings.node_id and key_id == runtime.key.key_id:
             public = runtime.key.private.public_key()
         elif trust is not None:
@@ -289,7 +290,9 @@ def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
 def node_page(request: Request, session: Db) -> HTMLResponse:
     runtime = runtime_of(request)
     settings = runtime.settings
-    status = federation_status(session, settings.node_id, request.app.state.syncer)
+    status = federation_status(
+        session, me=settings.node_id, trust=get_trust(request), book=get_peers(request)
+    )
     return render(
         request,
         "node.html",

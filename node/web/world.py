@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from node.deps import get_peers, get_trust
 from node.errors import InvalidInput
 from node.nearest import rank
 from node.network import recent_view
@@ -36,7 +37,9 @@ def ago(seconds: float | None) -> str:
 
 @router.get("/world", response_class=HTMLResponse)
 def world_page(request: Request, session: Db) -> HTMLResponse:
-    view = recent_view(session, runtime=runtime_of(request), syncer=request.app.state.syncer)
+    view = recent_view(
+        session, runtime=runtime_of(request), trust=get_trust(request), book=get_peers(request)
+    )
     markers = [
         {"node": n, "x": xy[0], "y": xy[1]}
         for n in view.nodes
@@ -99,7 +102,7 @@ def nearest_page(request: Request) -> HTMLResponse:
             best = matches[0]
             lat, lon, origin = best.latitude, best.longitude, best.label
     if origin is not None and lat is not None and lon is not None:
-        trust = request.app.state.syncer.trust
+        trust = get_trust(request).current
         me = runtime_of(request).settings.node_id
         ranked = rank(trust.nodes.values(), me=me, lat=lat, lon=lon) if trust else []
         context["origin"] = origin

@@ -61,11 +61,9 @@ def create_app(settings: Any, **kwargs: Any) -> Any:
 
 
 def close_app(app: Any) -> None:
-    """Release what ``create_app`` opened in this process: the syncer's verify pool (when
-    it has one) and the database engine."""
-    close = getattr(app.state.syncer, "close", None)
-    if close is not None:
-        close()
+    """Release what ``create_app`` opened in this process: the puller's verify pool and
+    the database engine."""
+    app.state.sync.puller.close()
     app.state.runtime.engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""Phase 3: one changed record, pulled by the receiver's own ``Syncer`` in this process.
+"""Phase 3: one changed record, pulled by the receiver's own ``Puller`` in this process.
 
 In process, so that the bytes on the wire can be counted (httpx event hooks) and the
 time of ``sync_all`` taken without a process start-up in it; against the real servers,
@@ -56,8 +56,6 @@ async def incremental(
 ) -> dict[str, Any]:
     """``server_pids``: the peers' server processes, whose CPU time each round is added up
     (with this process's) to tell CPU work from waiting for a core on a busy machine."""
-    app = create_app(NodeSettings.load(receiver.home), schedule=False)
-    syncer = app.state.syncer
     counter = WireCounter()
     result: dict[str, Any] = {"runs": []}
     auth = {"Authorization": f"Bearer {source.token}"}
@@ -68,7 +66,8 @@ async def incremental(
         ) as http,
         httpx.AsyncClient(timeout=30) as admin,
     ):
-        syncer.http = http
+        app = create_app(NodeSettings.load(receiver.home), schedule=False, http=http)
+        syncer = app.state.sync.puller
         # Warm-up (connections, caches), then an idle round: nothing changed anywhere.
         await syncer.sync_all(force=True)
         counter.reset()
@@ -132,7 +131,6 @@ async def incremental(
             }
             for r in cprofile_rows(prof, 1, top=25)
         ]
-        syncer.http = None
     close_app(app)
     runs = result["runs"]
     result["ms_median"] = round(med([r["ms"] for r in runs]), 2)

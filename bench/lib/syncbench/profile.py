@@ -45,13 +45,12 @@ async def profiled_pull(
     )
     pages = max(1, math.ceil(records / 500))
     settings = NodeSettings.load(home, sync_max_pages=pages, sync_page_size=500)
-    app = create_app(settings, schedule=False)
-    syncer = app.state.syncer
     out: dict[str, Any] = {}
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=3.0)) as http:
-        syncer.http = http
+        app = create_app(settings, schedule=False, http=http)
+        syncer = app.state.sync.puller
         await syncer.bootstrap()
-        peer = syncer.trust.node(source.node_id)
+        peer = app.state.sync.trust.current.node(source.node_id)
         if mode.startswith("stages"):
             timer = StageTimer()
             gcs: dict[str, Any] = {"start": 0.0, "seconds": [0.0, 0.0, 0.0], "count": [0, 0, 0]}
@@ -98,7 +97,6 @@ async def profiled_pull(
                 prof.disable()
                 wall = time.perf_counter() - t0
             out["cprofile"] = cprofile_rows(prof, max(result.applied, 1))
-        syncer.http = None
     close_app(app)
     out.update(
         records=result.applied,

@@ -98,24 +98,24 @@ class StageTimer:
 # change between runs (functions renamed, merged): an attribute that does not exist is
 # skipped, so the bench keeps working and simply reports fewer stages.
 STAGES: list[tuple[str, str, str, str]] = [
-    ("federation.client", "PeerClient", "records", "fetch page (HTTP, parse, validate)"),
-    ("federation.client", "PeerClient", "_get", "HTTP GET + read + json.loads"),
-    ("federation.client", "PeerClient", "_parse", "RecordPage/Heads model_validate"),
-    ("node.sync", "Syncer", "_tip", "_tip (SELECT)"),
-    ("node.sync", "Syncer", "_apply", "apply page (worker thread): ingest + commit"),
-    ("node.sync", "", "ingest_page", "ingest_page"),
-    ("node.db.ingest", "", "_verified", "_verified (prepare all, then verify on the mapper)"),
-    ("node.db.ingest", "", "prepare", "prepare (all checks but the signature)"),
-    ("node.db.ingest", "", "check", "check (full verification)"),
-    ("node.db.ingest", "", "verify", "Ed25519 verify (on the verify pool if any)"),
-    ("node.db.ingest", "", "verify_envelope", "verify_envelope"),
-    ("node.db.ingest", "", "canonical_bytes", "canonical_bytes"),
-    ("node.db.ingest", "", "b64url_decode", "b64url_decode (sig)"),
-    ("node.db.ingest", "", "header_hash", "header_hash (canonical again)"),
-    ("node.db.ingest", "", "_current", "_current (SELECT per record)"),
-    ("node.db.ingest", "", "_currents", "_currents (SELECT per page)"),
-    ("node.db.ingest", "", "_held_at", "_held_at (SELECT)"),
-    ("node.db.ingest", "", "merge", "merge"),
+    ("node.sync.client", "PeerClient", "records", "fetch page (HTTP, parse, validate)"),
+    ("node.sync.client", "PeerClient", "_get", "HTTP GET + read + json.loads"),
+    ("node.sync.client", "PeerClient", "_parse", "RecordPage/Heads model_validate"),
+    ("node.sync.puller", "Puller", "_tip", "_tip (SELECT)"),
+    ("node.sync.puller", "Puller", "_apply", "apply page (worker thread): ingest + commit"),
+    ("node.sync.ingest", "", "ingest_page", "ingest_page"),
+    ("node.sync.ingest", "", "_verified", "_verified (prepare all, then verify on the mapper)"),
+    ("node.sync.ingest", "", "prepare", "prepare (all checks but the signature)"),
+    ("node.sync.ingest", "", "check", "check (full verification)"),
+    ("node.sync.ingest", "", "verify", "Ed25519 verify (on the verify pool if any)"),
+    ("node.sync.ingest", "", "verify_envelope", "verify_envelope"),
+    ("node.sync.ingest", "", "canonical_bytes", "canonical_bytes"),
+    ("node.sync.ingest", "", "b64url_decode", "b64url_decode (sig)"),
+    ("node.sync.ingest", "", "header_hash", "header_hash (canonical again)"),
+    ("node.sync.ingest", "", "_current", "_current (SELECT per record)"),
+    ("node.sync.ingest", "", "_currents", "_currents (SELECT per page)"),
+    ("node.sync.ingest", "", "_held_at", "_held_at (SELECT)"),
+    ("node.sync.ingest", "", "merge", "merge"),
     ("federation.trust", "Trust", "key_for", "trust.key_for"),
     ("federation.trust", "Trust", "check_scope", "trust.check_scope"),
     ("federation.signing", "", "verify_header", "verify_header (canonical + Ed25519)"),
@@ -132,7 +132,7 @@ STAGES: list[tuple[str, str, str, str]] = [
 
 def stage_patches(timer: StageTimer) -> list[Patch]:
     """Timers around every stage that exists, and around the pydantic validations that
-    ``node.db.ingest`` makes through its model classes (wrapped by a stand-in object)."""
+    ``node.sync.ingest`` makes through its model classes (wrapped by a stand-in object)."""
     patches: list[Patch] = []
     for module_name, class_name, attr, label in STAGES:
         found = resolve(module_name, class_name, attr)
@@ -141,7 +141,7 @@ def stage_patches(timer: StageTimer) -> list[Patch]:
         owner, fn = found
         wrap = timer.wrap_async if inspect.iscoroutinefunction(fn) else timer.wrap
         patches.append((owner, attr, wrap(label, fn)))
-    ingest = importlib.import_module("node.db.ingest")
+    ingest = importlib.import_module("node.sync.ingest")
     envelope = getattr(ingest, "Envelope", None)
     if envelope is not None:
         shim = SimpleNamespace(
@@ -167,11 +167,11 @@ async def _inline_to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: A
 def sequential_patches() -> list[Patch]:
     """For cProfile (which sees one thread): run ``asyncio.to_thread`` work inline and, if
     the syncer verifies on a thread pool, verify with the built-in ``map`` instead."""
-    from node.sync import Syncer
+    from node.sync.puller import Puller
 
     patches: list[Patch] = [(asyncio, "to_thread", _inline_to_thread)]
-    if hasattr(Syncer, "_verifier_map"):
-        patches.append((Syncer, "_verifier_map", lambda self: map))
+    if hasattr(Puller, "_verifier_map"):
+        patches.append((Puller, "_verifier_map", lambda self: map))
     return patches
 
 

@@ -1,0 +1,58 @@
+"""The sync service of a node, as its own part: who is trusted (``TrustBook``), what is
+known of each peer (``PeerBook``), the pulls (``Puller``), nudges (``Nudger``), the
+ingest of a page (``ingest``) and the HTTP client for peers (``client``).
+
+``build`` wires them for one node, given its engine, settings, clock and HTTP client;
+``create_app`` and ``healthnet sync --now`` both call it, so the CLI needs no app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from node.db.session import Engine
+from node.settings import NodeSettings
+from node.sync.client import PeerClient
+from node.sync.nudges import Nudger
+from node.sync.peerbook import PeerBook
+from node.sync.puller import PageHook, Puller, RejectHook
+from node.sync.trustbook import TrustBook
+
+
+@dataclass(frozen=True)
+class Sync:
+    trust: TrustBook
+    peers: PeerBook
+    puller: Puller
+    nudger: Nudger
+
+
+def build(
+    *,
+    engine: Engine,
+    settings: NodeSettings,
+    clock: Callable[[], datetime],
+    monotonic: Callable[[], float],
+    http: httpx.AsyncClient,
+    on_page: PageHook = lambda origin, result: None,
+    on_reject: RejectHook = lambda reason: None,
+) -> Sync:
+    trust = TrustBook(engine, settings, monotonic=monotonic)
+    peers = PeerBook(engine, clock=clock)
+    puller = Puller(
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        trust=trust,
+        peers=peers,
+        http=http,
+        on_page=on_page,
+        on_reject=on_reject,
+    )
+    client = PeerClient(http, deadline=settings.sync_request_deadline_seconds)
+    nudger = Nudger(settings=settings, trust=trust, puller=puller, client=client)
+    return Sync(trust, peers, puller, nudger)

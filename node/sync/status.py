@@ -1,0 +1,74 @@
+"""The operator's view of sync, shared by ``GET /federation/status``, the node page and
+``healthnet peers``: per peer health, per origin lag and digest agreement, alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.db import log, peers, quarantine
+from node.db.session import Session
+from node.sync.peerbook import PeerBook
+from node.sync.trustbook import TrustBook
+
+
+def federation_status(
+    session: Session, *, me: str, trust: TrustBook, book: PeerBook
+) -> dict[str, Any]:
+    roster = trust.current
+    held = {s.origin: s for s in log.summaries(session)}
+    states = peers.every(session)
+    by_reason = quarantine.by_reason(session)
+    alarms = [
+        {"origin": a.origin, "seq": a.seq, "peer": a.peer, "at": a.at, "detail": a.detail}
+        for a in quarantine.alarms(session, limit=50)
+    ]
+    rows = []
+    for node in trust.peers():
+        state = states.get(node.node_id)
+        theirs = book.heads.get(node.node_id)
+        origins = {}
+        for head in theirs.origins if theirs else []:
+            mine = held.get(head.origin)
+            origins[head.origin] = {
+                "their_last_seq": head.last_seq,
+                "lag": max(0, head.last_seq - (mine.last_seq if mine else 0)),
+                "agrees": bool(
+                    mine and mine.last_seq == head.last_seq and mine.digest == head.digest
+                ),
+            }
+        rows.append(
+            {
+                "node_id": node.node_id,
+                "name": node.name,
+                "region": node.region.value,
+                "url": node.url,
+                "healthy": bool(state and state.healthy),
+                "last_success": state.last_success if state else None,
+                "last_attempt": state.last_attempt if state else None,
+                "failures": state.failures if state else 0,
+                "next_attempt": state.next_attempt if state else None,
+                "last_error": state.last_error if state else "",
+                "records_in": state.records_in if state else 0,
+                "origins": origins,
+            }
+        )
+    names = {n.node_id: n.name for n in roster.nodes.values()} if roster else {}
+    return {
+        "node": me,
+        "hub": roster.hub if roster else None,
+        "roster_version": roster.version if roster else 0,
+        "origins": [
+            {
+                "origin": o,
+                "name": names.get(o, ""),
+                "last_seq": s.last_seq,
+                "count": s.count,
+                "head": s.head,
+                "digest": s.digest,
+            }
+            for o, s in sorted(held.items())
+        ],
+        "peers": rows,
+        "quarantine": {"total": sum(by_reason.values()), "by_reason": by_reason},
+        "alarms": alarms,
+    }
