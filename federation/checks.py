@@ -17,7 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
 from federation.canonical import b64url_decode, canonical_bytes, sha256_tag
-from federation.errors import BadSignature, BodyMismatch, HealthnetError, SignatureError
+from federation.errors import (
+    BadSignature,
+    BodyMismatch,
+    HealthnetError,
+    MalformedPage,
+    SignatureError,
+    WireFormatError,
+)
 from federation.signing import verify_bytes
 from federation.trust import Trust
 from schemas.event import EventBody
@@ -51,11 +58,11 @@ class Candidate:
 def prepare(raw: Any, trust: Trust, *, origin: str) -> Candidate:
     """Every check but the Ed25519 one, in the order of docs/PROTOCOL.md 10.1, or raise."""
     if not isinstance(raw, dict):
-        raise HealthnetError("not a JSON object")
+        raise WireFormatError("not a JSON object")
     envelope = Envelope.model_validate(raw)  # shape, including the chain and deleted rules
     header = envelope.record
     if header.origin != origin:
-        raise HealthnetError(f"record of origin {header.origin} in a page of {origin}")
+        raise MalformedPage(f"record of origin {header.origin} in a page of {origin}")
     public = trust.key_for(origin=header.origin, key_id=header.key_id, seq=header.seq)
     header_bytes = canonical_bytes(raw["record"])
     body = raw["body"]

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from federation.errors import HealthnetError
+from federation.errors import (
+    AlreadyListed,
+    HubStaysActive,
+    InvalidRoster,
+    KeyOrderError,
+    NotInRoster,
+)
 from schemas.roster import KeyStatus, NodeStatus, RosterBody, RosterKey, RosterNode
 
 
@@ -23,14 +29,14 @@ def with_node(roster: RosterBody, node: RosterNode) -> RosterBody:
     try:
         return RosterBody.model_validate(data)
     except ValidationError as exc:
-        raise HealthnetError(
+        raise InvalidRoster(
             f"the edited roster would be invalid: {exc.errors()[0]['msg']}"
         ) from exc
 
 
 def with_status(roster: RosterBody, node_id: str, status: NodeStatus) -> RosterBody:
     if node_id == roster.hub and status is not NodeStatus.ACTIVE:
-        raise HealthnetError("the hub cannot suspend or revoke itself")
+        raise HubStaysActive("the hub cannot suspend or revoke itself")
     return with_node(roster, _node(roster, node_id).model_copy(update={"status": status}))
 
 
@@ -41,9 +47,9 @@ def with_rotated_key(roster: RosterBody, node_id: str, key: RosterKey) -> Roster
     """
     node = _node(roster, node_id)
     if any(k.key_id == key.key_id for k in node.keys):
-        raise HealthnetError(f"{node_id} already lists {key.key_id}")
+        raise AlreadyListed(f"{node_id} already lists {key.key_id}")
     if any(k.from_seq >= key.from_seq for k in node.keys):
-        raise HealthnetError("a new key must start after every key already listed")
+        raise KeyOrderError("a new key must start after every key already listed")
     closed = [_close(k, key.from_seq - 1) for k in node.keys]
     return with_node(roster, node.model_copy(update={"keys": [*closed, key]}))
 
@@ -64,7 +70,7 @@ def with_revoked_key(
     """Revoke a key: records it signed up to ``last_good_seq`` stay valid (None: none do)."""
     node = _node(roster, node_id)
     if not any(k.key_id == key_id for k in node.keys):
-        raise HealthnetError(f"{node_id} has no key {key_id}")
+        raise NotInRoster(f"{node_id} has no key {key_id}")
 
     def revoked(k: RosterKey) -> RosterKey:
         # Never widen: the window ends at the earlier of its current end and last_good_seq.
@@ -81,4 +87,4 @@ def _node(roster: RosterBody, node_id: str) -> RosterNode:
     for node in roster.nodes:
         if node.node_id == node_id:
             return node
-    raise HealthnetError(f"{node_id} is not in the roster")
+    raise NotInRoster(f"{node_id} is not in the roster")

@@ -27,6 +27,7 @@ from node.db import migrate
 from node.db.engine import make_engine, writer
 from node.db.setup import open_database
 from node.db.tables import RECORDS
+from node.errors import ConfigError
 from node.home import init_home, remove_home_files
 from node.home import load_key as _load_key
 from node.importer import detect_kind, run_import
@@ -75,7 +76,7 @@ def load_key(settings: NodeSettings) -> keys.SigningKey:
 def _settings(home: Path) -> NodeSettings:
     try:
         return NodeSettings.load(home)
-    except FileNotFoundError as exc:
+    except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 

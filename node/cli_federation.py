@@ -19,6 +19,7 @@ from sqlmodel import Session
 from federation.errors import HealthnetError
 from node import operator, roster
 from node.db.setup import open_database
+from node.errors import ConfigError, NodeUnreachable, NoRoster
 from node.runtime import utc_now
 from node.settings import NodeSettings
 from schemas.roster import NodeStatus
@@ -36,7 +37,7 @@ HomeArg = Annotated[Path, typer.Argument(help="The node home directory")]
 def _load(home: Path) -> tuple[NodeSettings, Any]:
     try:
         settings = NodeSettings.load(home)
-    except FileNotFoundError as exc:
+    except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     return settings, open_database(settings.db_url, origin=settings.node_id)
@@ -54,7 +55,7 @@ def _fetch_node(url: str) -> dict[str, Any]:
         data: dict[str, Any] = response.json()
         return data
     except (httpx.HTTPError, json.JSONDecodeError) as exc:
-        raise HealthnetError(f"cannot read {url}/node: {exc}") from exc
+        raise NodeUnreachable(f"cannot read {url}/node: {exc}") from exc
 
 
 @roster_app.command("show")
@@ -64,7 +65,7 @@ def roster_show(home: HomeArg) -> None:
     with Session(engine) as session:
         trust = roster.load_trust(session, settings)
     if trust is None:
-        raise _fail(HealthnetError("this node holds no roster"))
+        raise _fail(NoRoster("this node holds no roster"))
     table = Table(
         "node id", "name", "region", "status", "url", "keys", title=f"roster v{trust.version}"
     )
@@ -134,7 +135,7 @@ def roster_rotate(
         with Session(engine) as session:
             trust = roster.load_trust(session, settings)
         if trust is None:
-            raise HealthnetError("this node holds no roster")
+            raise NoRoster("this node holds no roster")
         info = _fetch_node(trust.node(node_id).url)
         version = operator.rotate_listed_key(
             engine, settings, node_id, info, expected_key=key, now=utc_now()
@@ -193,7 +194,7 @@ def peers(home: HomeArg) -> None:
     try:
         status = httpx.get(settings.url + "/federation/status", timeout=10).json()
     except (httpx.HTTPError, json.JSONDecodeError) as exc:
-        raise _fail(HealthnetError(f"the node at {settings.url} does not answer: {exc}")) from exc
+        raise _fail(NodeUnreachable(f"the node at {settings.url} does not answer: {exc}")) from exc
     table = Table(
         "peer", "region", "healthy", "last success", "failures", "lag", "agrees", "last error"
     )

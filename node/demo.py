@@ -24,9 +24,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from federation.errors import HealthnetError
 from node import operator, roster
 from node.db.setup import open_database
+from node.errors import ConfigError, NodeUnreachable
 from node.home import init_home, load_key
 from node.importer import run_import
 from node.runtime import utc_now
@@ -57,7 +57,7 @@ def load_topology(path: Path) -> list[DemoNode]:
         data = tomllib.load(fh)
     nodes = [DemoNode(**{**n, "region": Region(n["region"])}) for n in data["node"]]
     if sum(n.hub for n in nodes) != 1:
-        raise HealthnetError(f"{path}: exactly one node must be the hub")
+        raise ConfigError(f"{path}: exactly one node must be the hub")
     return sorted(nodes, key=lambda n: (not n.hub, n.offset))
 
 
@@ -130,7 +130,7 @@ class Demo:
         for _ in range(300):  # at most 30 s per node
             proc = self.procs[node.key]
             if proc.poll() is not None:
-                raise HealthnetError(
+                raise NodeUnreachable(
                     f"{node.key} exited ({proc.returncode}); see {self.home(node) / 'serve.log'}"
                 )
             try:
@@ -139,7 +139,7 @@ class Demo:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise HealthnetError(f"{node.key} did not come up on {self.url(node)}")
+        raise NodeUnreachable(f"{node.key} did not come up on {self.url(node)}")
 
     def admit_all(self) -> None:
         hub = self.topology[0]

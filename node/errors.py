@@ -1,21 +1,56 @@
-"""The node's branch of the exception tree (the root is ``federation.errors``).
+"""The node's branches of the exception tree (the root is ``federation.errors``).
 
-::
+The whole tree, as ``federation.errors`` draws it too (``tests/test_errors.py`` checks
+that both drawings are the same and name every class)::
 
     HealthnetError
-    ├── WireFormatError            422  (federation.errors)
-    ├── SignatureError ...         422  (federation.errors)
-    ├── ConfigError                     a node home that cannot be used (CLI only)
-    ├── InvalidInput               422  one or more (field, reason) pairs
-    ├── Unauthorized               401  no or unknown bearer token
-    ├── Forbidden                  403  token lacks the role
-    ├── NotFound                   404
-    ├── Conflict                   409  stale version (optimistic concurrency)
-    ├── PayloadTooLarge            413
-    └── RateLimited                429  carries retry_after seconds
+    ├── WireFormatError            malformed input: names the field and the reason
+    │   └── MalformedPage          a page of records that breaks the page rules
+    ├── SignatureError             a record that must not be stored
+    │   ├── BadSignature           the bytes were not signed by that key
+    │   ├── BodyMismatch           the body is not the one the header's body_hash commits to
+    │   ├── UnknownKey             no such key for that origin (or not the pinned hub key)
+    │   ├── RevokedKey             the key was revoked or not valid for that record
+    │   └── OutOfScope             the origin may not publish that record
+    ├── PeerError                  a peer could not be synced with (it is backed off)
+    │   ├── PeerUnreachable        connection refused, timed out, reset
+    │   └── PeerBadResponse        an HTTP error, a body that is not the protocol, too large
+    ├── RosterError                a roster edit the hub refuses
+    │   ├── AlreadyListed          the node, or that key of the node, is listed already
+    │   ├── NotInRoster            no such node in the roster, or no such key of a node
+    │   ├── KeyOrderError          a new key must start after every key already listed
+    │   ├── HubStaysActive         the hub cannot suspend or revoke itself
+    │   ├── IdentityMismatch       a node presents another key (or node id) than expected
+    │   └── InvalidRoster          the edited roster would fail its own validation
+    ├── ConfigError                (node.errors) a node home or file that cannot be used
+    ├── InvalidInput               (node.errors) one or more (field, reason) pairs
+    ├── Unauthorized               (node.errors) no or unknown bearer token
+    ├── Forbidden                  (node.errors) the caller may not do that
+    │   └── NotTheHub              only the hub edits and publishes the roster
+    ├── NotFound                   (node.errors)
+    │   ├── UnknownRecord          no member or event of that id
+    │   └── NoRoster               this node holds no roster (yet)
+    ├── Conflict                   (node.errors) stale version, or an id of another kind
+    ├── PayloadTooLarge            (node.errors)
+    ├── RateLimited                (node.errors) carries retry_after seconds
+    ├── NodeUnreachable            (node.errors) a node the CLI talks to did not answer
+    ├── StorageError               (node.errors) internal: a storage invariant broken
+    │   ├── MissingSequence        an origin without its sequence row
+    │   └── UnknownKind            a record kind with no search projection
+    └── FhirError                  (node.fhir.errors) answered as an OperationOutcome
+        ├── FhirInvalidParameter   a malformed parameter value or cursor
+        ├── FhirUnsupportedParameter  a parameter, modifier or _type not supported
+        ├── FhirUnsupportedFormat  a _format other than JSON
+        ├── FhirNotServed          a resource type or path with no FHIR interaction
+        ├── FhirNotFound           no such resource
+        ├── FhirDeleted            the resource was deleted
+        └── FhirMethodNotAllowed   any method but a read; carries the allowed methods
 
-``node.problems`` turns each into an RFC 9457 problem response; nothing else maps errors
-to status codes.
+Raise the leaf that says what went wrong; ``node.problems`` alone decides the HTTP status
+and the answer's dialect (problem+json, OperationOutcome or HTML page). The leaves marked
+internal are bugs or misconfigurations when they reach HTTP, and are answered 500 there.
+Several are raised only on the command line (``ConfigError``, ``NodeUnreachable``), where
+the command prints the message and exits non-zero.
 """
 
 from __future__ import annotations
@@ -24,7 +59,7 @@ from federation.errors import HealthnetError
 
 
 class ConfigError(HealthnetError):
-    pass
+    """A node home, key file or topology file that cannot be used as it is."""
 
 
 class InvalidInput(HealthnetError):
@@ -41,8 +76,28 @@ class Forbidden(HealthnetError):
     pass
 
 
+class NotTheHub(Forbidden):
+    """Only the hub edits and signs the roster; any other node publishing one would have
+    it refused by every peer (``OutOfScope``)."""
+
+
 class NotFound(HealthnetError):
     pass
+
+
+class UnknownRecord(NotFound):
+    """No member or event of that id here. ``kind`` and ``record_id`` say which, so that an
+    answer can name what was looked for ("No such member")."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(f"no {kind} {record_id}")
+
+
+class NoRoster(NotFound):
+    """This node holds no roster: a regional node before its first pull from the hub, or
+    a hub that was never started."""
 
 
 class Conflict(HealthnetError):
@@ -59,3 +114,23 @@ class RateLimited(HealthnetError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class NodeUnreachable(HealthnetError):
+    """A node the command line talks to over HTTP (its own running server, a node being
+    admitted, a demo node starting up) did not answer, or not usably. Unlike
+    ``PeerError`` it is not about sync: nothing is backed off."""
+
+
+class StorageError(HealthnetError):
+    """Internal: the database does not hold what the code relies on. A bug, never input."""
+
+
+class MissingSequence(StorageError):
+    """An origin without its ``origin_sequences`` row: ``store.ensure_origin`` was not
+    called before allocating sequence numbers for it."""
+
+
+class UnknownKind(StorageError):
+    """A record kind the search tables have no projection for. Kinds are validated
+    before anything is stored, so only a bug gets here."""

@@ -28,6 +28,7 @@ from federation.keys import SigningKey
 from node.db.engine import writer
 from node.db.setup import refresh_statistics
 from node.db.tables import ENTRIES
+from node.errors import InvalidInput
 from node.publisher import Draft, Mode, publish
 from schemas.event import EventBody
 from schemas.member import MemberBody
@@ -83,7 +84,7 @@ def _number(value: str, name: str) -> float:
     try:
         return float(value)
     except ValueError as exc:
-        raise ValueError(f"{name}: not a number: {value!r}") from exc
+        raise InvalidInput([(name, f"not a number: {value!r}")]) from exc
 
 
 def _social(value: str) -> list[dict[str, str]]:
@@ -168,7 +169,7 @@ def csv_event(row: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | ValueError]]:
+def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | InvalidInput]]:
     """(line number, raw body or the error that made the line unreadable), streaming."""
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
@@ -178,9 +179,11 @@ def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | Val
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield number, ValueError(f"line: not JSON ({exc.msg})")
+                yield number, InvalidInput([("line", f"not JSON ({exc.msg})")])
                 continue
-            yield number, data if isinstance(data, dict) else ValueError("line: not a JSON object")
+            yield number, (
+                data if isinstance(data, dict) else InvalidInput([("line", "not a JSON object")])
+            )
         return
     reader = csv.DictReader(io.StringIO(text))
     convert = csv_member if kind == "member" else csv_event
@@ -193,11 +196,11 @@ def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | Val
         except StopIteration:
             return
         except csv.Error as exc:
-            yield first_line, ValueError(f"row: not CSV ({exc})")
+            yield first_line, InvalidInput([("row", f"not CSV ({exc})")])
             return
         try:
             yield first_line, convert(row)
-        except ValueError as exc:
+        except InvalidInput as exc:
             yield first_line, exc
 
 
@@ -263,9 +266,8 @@ def run_import(
     seen: dict[str, int] = {}
     batch: list[Parsed] = []
     for line, raw in read_rows(path, kind):
-        if isinstance(raw, ValueError):
-            name, _, reason = str(raw).partition(": ")
-            report.errors.append(RowError(line, name, reason))
+        if isinstance(raw, InvalidInput):
+            report.errors.extend(RowError(line, name, reason) for name, reason in raw.errors)
             progress(1)
             continue
         parsed = validate(raw, line=line, kind=kind, origin=origin, region=region)
@@ -319,10 +321,13 @@ def _flush(
                 report.errors.append(RowError(one.line, exc.field, exc.reason))
 
 
-class _RowFailed(Exception):
+class _RowFailed(InvalidInput):
+    """A batch the database refused, naming the row's field at fault; ``_flush`` retries
+    the batch row by row to find the culprit. Never leaves this module."""
+
     def __init__(self, field: str, reason: str) -> None:
         self.field, self.reason = field, reason
-        super().__init__(reason)
+        super().__init__([(field, reason)])
 
 
 def _commit(

@@ -12,12 +12,13 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlmodel import Session
 
 from federation import keys
-from federation.errors import HealthnetError
+from federation.errors import AlreadyListed, IdentityMismatch
 from federation.roster import with_node, with_rotated_key, with_status
 from node import roster
 from node.db import store
 from node.db.engine import writer
 from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS
+from node.errors import InvalidInput, NoRoster, NotTheHub
 from node.home import load_key, write_key
 from node.settings import CONFIG_NAME, NodeSettings
 from schemas.roster import NodeStatus, RosterBody, RosterKey, RosterNode
@@ -34,7 +35,7 @@ def update_config(settings: NodeSettings, **changes: Any) -> None:
 
 def _edit_roster(engine: Engine, settings: NodeSettings, now: datetime, edit: Any) -> int:
     if not settings.hub:
-        raise HealthnetError("roster changes are made on the hub's node home")
+        raise NotTheHub("roster changes are made on the hub's node home")
     key = load_key(settings)
     with Session(writer(engine)) as session:
         # Serialise roster edits: two operators editing at once must not both build on the
@@ -46,7 +47,7 @@ def _edit_roster(engine: Engine, settings: NodeSettings, now: datetime, edit: An
         )
         held = roster.current(session, hub=settings.node_id)
         if held is None:
-            raise HealthnetError("the hub holds no roster yet; start it once")
+            raise NoRoster("the hub holds no roster yet; start it once")
         body: RosterBody = edit(held[0])
         version = roster.publish_roster(session, settings=settings, key=key, body=body, now=now)
         session.commit()
@@ -63,13 +64,13 @@ def admit(
 ) -> int:
     """Add the node described by its ``GET /node`` answer, if it presents the expected key."""
     if info.get("public_key") != expected_key:
-        raise HealthnetError(
+        raise IdentityMismatch(
             "the node presents a different key than the one given out of band: refusing"
         )
     first_key = int(info.get("key_from_seq", 1)) == 1
     derived = keys.node_id_for(keys.public_key(expected_key).public_bytes_raw())
     if first_key and derived != info.get("node_id"):
-        raise HealthnetError("the node id does not derive from the key it presents")
+        raise IdentityMismatch("the node id does not derive from the key it presents")
     node = RosterNode(
         node_id=info["node_id"],
         name=info["name"],
@@ -90,7 +91,7 @@ def admit(
 
     def edit(body: RosterBody) -> RosterBody:
         if any(n.node_id == node.node_id for n in body.nodes):
-            raise HealthnetError(f"{node.node_id} is already in the roster")
+            raise AlreadyListed(f"{node.node_id} is already in the roster")
         return with_node(body, node)
 
     return _edit_roster(engine, settings, now, edit)
@@ -113,7 +114,7 @@ def rotate_listed_key(
 ) -> int:
     """Hub side of a regional key rotation: list the node's new key from its first seq."""
     if info.get("public_key") != expected_key or info.get("node_id") != node_id:
-        raise HealthnetError("the node presents a different key than the one given: refusing")
+        raise IdentityMismatch("the node presents a different key than the one given: refusing")
     new = RosterKey(
         key_id=info["key_id"], public_key=expected_key, from_seq=int(info["key_from_seq"])
     )
@@ -148,7 +149,7 @@ def rotate_own_key(
 def resync_origin(engine: Engine, settings: NodeSettings, origin: str) -> int:
     """Forget everything held of ``origin`` so the next pull fetches it from scratch."""
     if origin == settings.node_id:
-        raise HealthnetError("a node does not resync its own records")
+        raise InvalidInput([("origin", "a node does not resync its own records")])
     with Session(writer(engine)) as session:
         gone = session.execute(
             select(func.count()).select_from(RECORDS).where(RECORDS.c.origin == origin)

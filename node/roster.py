@@ -15,7 +15,7 @@ from federation.pinning import roster_listing
 from federation.trust import Trust
 from node.db import rosters
 from node.db.session import Session
-from node.errors import Forbidden
+from node.errors import NotTheHub
 from node.publisher import Draft, Mode, publish
 from node.settings import NodeSettings
 from schemas.roster import RosterBody, RosterKey, RosterNode
@@ -79,7 +79,7 @@ def publish_roster(
 ) -> int:
     """Sign and store a new roster version (hub only). Returns the version."""
     if not settings.hub:
-        raise Forbidden("only the hub publishes the roster")
+        raise NotTheHub("only the hub publishes the roster")
     draft = Draft(
         "roster",
         roster_id(settings.node_id),

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from node.errors import ConfigError
 from schemas.geo import Region
 from schemas.record import NodeId
 
@@ -75,7 +76,7 @@ class NodeSettings(BaseSettings):
         home = home.resolve()
         path = home / CONFIG_NAME
         if not path.is_file():
-            raise FileNotFoundError(f"{home} is not a healthnet node home (no {CONFIG_NAME})")
+            raise ConfigError(f"{home} is not a healthnet node home (no {CONFIG_NAME})")
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         data.update(overrides)

@@ -2,10 +2,11 @@
 
 Thin: parameters are checked by ``node.fhir.params``, rows come from
 ``node.fhir.queries``, resources and Bundles are built by the pure modules. Every answer,
-errors included, is ``application/fhir+json``: FHIR clients read an OperationOutcome, not
-an RFC 9457 problem, so the FHIR routes never let an error reach the global problem
-handler. Parameters are read from the raw query string rather than declared, because a
-declared parameter that fails validation would be answered by that handler.
+errors included, is ``application/fhir+json``: the routes raise ``node.fhir.errors``
+leaves, and ``node.problems`` answers anything under ``/fhir`` with an OperationOutcome
+(never an RFC 9457 problem), written by the same ``fhir_response`` as the answers here.
+Parameters are read from the raw query string rather than declared, so that every check is
+the FHIR layer's own (a 400 naming the parameter), never FastAPI's 422.
 
 Every GET route also answers HEAD (the same status and headers, no body; HEAD routes are
 left out of the OpenAPI document, which would otherwise need a second operation per path).
@@ -14,8 +15,6 @@ Any other method on any ``/fhir`` path is a 405 OperationOutcome with ``Allow: G
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,18 +28,16 @@ from starlette.types import Receive, Scope, Send
 
 from node.deps import RuntimeDep, SessionDep, TrustDep
 from node.fhir import bundles, params, queries, resources
-from node.fhir.errors import FhirError
+from node.fhir.errors import FhirDeleted, FhirMethodNotAllowed, FhirNotFound, FhirNotServed
 from node.fhir.params import ID_PATTERN
 from node.fhir.provenance import KeyRing
+from node.problems import fhir_response
 from node.runtime import Runtime
 from schemas.instants import format_utc
 
-log = logging.getLogger(__name__)
-
-MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
 TYPES = ("Organization", "Location")
 _ID = re.compile(ID_PATTERN)  # fullmatch: "$" would accept a trailing newline
-ALLOW = "GET, HEAD"
+ALLOW = ("GET", "HEAD")
 _Endpoint = Callable[..., Response]
 _OUTCOME = {"description": "An OperationOutcome", "content": {"application/fhir+json": {}}}
 _FHIR: dict[int | str, dict[str, Any]] = {
@@ -72,37 +69,13 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _lenient(request: Request) -> bool:
-    """``Prefer: handling=lenient`` (RFC 7240): unsupported parameters are ignored."""
-    prefer = request.headers.get("prefer", "")
-    return any(p.strip().lower() == "handling=lenient" for p in re.split(r"[,;]", prefer))
-
-
 def _respond(request: Request, build: Callable[[Items, bool], Answer]) -> Response:
+    """Check ``_format``, build the answer and write it. A refusal is raised, for
+    ``node.problems`` to answer as an OperationOutcome."""
     items = request.query_params.multi_items()
-    pretty = False
-    lenient = _lenient(request)
-    try:
-        pretty = params.check_format(items)
-        answer = build(items, lenient)
-    except FhirError as exc:
-        outcome = resources.operation_outcome(exc.code, exc.diagnostics, expression=exc.expression)
-        answer = Answer(exc.status, outcome)
-    except Exception:  # the FHIR layer's outermost boundary: still answer in FHIR
-        log.exception("FHIR request failed: %s %s", request.method, request.url.path)
-        answer = Answer(500, resources.operation_outcome("exception", "internal error"))
-    if lenient:
-        answer.headers["Preference-Applied"] = "handling=lenient"
-    text = json.dumps(
-        answer.body,
-        ensure_ascii=False,
-        indent=2 if pretty else None,
-        separators=None if pretty else (",", ":"),
-    )
-    if request.method == "HEAD":  # GET's status and headers, Content-Length included
-        answer.headers["Content-Length"] = str(len(text.encode("utf-8")))
-        return Response(status_code=answer.status, media_type=MEDIA_TYPE, headers=answer.headers)
-    return Response(text, status_code=answer.status, media_type=MEDIA_TYPE, headers=answer.headers)
+    pretty = params.check_format(items)
+    answer = build(items, params.lenient(request.headers.get("prefer", "")))
+    return fhir_response(request, answer.status, answer.body, answer.headers, pretty=pretty)
 
 
 def _base(runtime: Runtime) -> str:
@@ -125,9 +98,7 @@ KeysDep = Annotated[KeyRing, Depends(key_ring)]
 
 def _resource_type(rtype: str) -> str:
     if rtype not in TYPES:
-        raise FhirError(
-            404, "not-supported", f"resource type {rtype!r} is not served (only {', '.join(TYPES)})"
-        )
+        raise FhirNotServed(f"resource type {rtype!r} is not served (only {', '.join(TYPES)})")
     return rtype
 
 
@@ -200,7 +171,7 @@ def search(
 @router.api_route("/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
 def unknown(request: Request) -> Response:
     def build(items: Items, lenient: bool) -> Answer:
-        raise FhirError(404, "not-supported", f"no FHIR interaction at {request.url.path}")
+        raise FhirNotServed(f"no FHIR interaction at {request.url.path}")
 
     return _respond(request, build)
 
@@ -211,14 +182,12 @@ def other_method(request: Request) -> Response:
 
     def build(items: Items, lenient: bool) -> Answer:
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            raise FhirError(405, "not-supported", "this FHIR server is read-only")
-        raise FhirError(
-            405, "not-supported", f"method {request.method} is not supported (only {ALLOW})"
+            raise FhirMethodNotAllowed("this FHIR server is read-only", allowed=ALLOW)
+        raise FhirMethodNotAllowed(
+            f"method {request.method} is not supported (only {', '.join(ALLOW)})", allowed=ALLOW
         )
 
-    response = _respond(request, build)
-    response.headers["Allow"] = ALLOW
-    return response
+    return _respond(request, build)
 
 
 class _AnyMethod:
@@ -243,12 +212,12 @@ router.add_route("/fhir/{rest:path}", _any_method, include_in_schema=False)
 def _read(session: Session, runtime: Runtime, keys: KeyRing, rtype: str, rid: str) -> Answer:
     stored = queries.current(session, rid) if _ID.fullmatch(rid) else None
     if stored is None or (rtype == "Organization" and stored.kind != "member"):
-        raise FhirError(404, "not-found", f"{rtype}/{rid} is not known here")
+        raise FhirNotFound(f"{rtype}/{rid} is not known here")
     if stored.deleted:
-        raise FhirError(410, "deleted", f"{rtype}/{rid} was deleted (version {stored.version})")
+        raise FhirDeleted(f"{rtype}/{rid} was deleted (version {stored.version})")
     body = stored.body_dict()
     if body is None:  # a current version without its body: nothing to show
-        raise FhirError(404, "not-found", f"{rtype}/{rid} is not known here")
+        raise FhirNotFound(f"{rtype}/{rid} is not known here")
     version = stored.version_of(keys, runtime.settings.url)
     found = (
         resources.organization(body, version)
@@ -258,8 +227,8 @@ def _read(session: Session, runtime: Runtime, keys: KeyRing, rtype: str, rid: st
     if found is None:
         # Consistent with the history: a later version without a site deleted the Location.
         if version.version > 1:
-            raise FhirError(410, "deleted", f"{rtype}/{rid} no longer has a location")
-        raise FhirError(404, "not-found", f"{rtype}/{rid} has no location")
+            raise FhirDeleted(f"{rtype}/{rid} no longer has a location")
+        raise FhirNotFound(f"{rtype}/{rid} has no location")
     headers = {"ETag": f'W/"{version.version}"'}
     try:
         modified = datetime.fromisoformat(version.updated_at)

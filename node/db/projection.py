@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from node.db.text import fold, index_text
+from node.errors import UnknownKind
 from schemas.event import to_utc
 from schemas.instants import format_utc
 
@@ -28,7 +29,7 @@ def project(kind: str, body: dict[str, Any]) -> Projection:
         return _member(body)
     if kind == "event":
         return _event(body)
-    raise ValueError(f"unknown record kind {kind!r}")
+    raise UnknownKind(f"unknown record kind {kind!r}")
 
 
 def _member(m: dict[str, Any]) -> Projection:

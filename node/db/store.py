@@ -20,6 +20,7 @@ from federation import digest
 from federation.canonical import canonical_bytes, sha256_tag
 from node.db.projection import project
 from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS, OriginSequence
+from node.errors import MissingSequence
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def allocate(session: Session, *, origin: str, count: int) -> int:
         .returning(SEQUENCES.c.last_seq)
     ).first()
     if row is None:
-        raise LookupError(f"origin {origin} has no sequence row; call ensure_origin first")
+        raise MissingSequence(f"origin {origin} has no sequence row; call ensure_origin first")
     return int(row[0]) - count + 1
 
 

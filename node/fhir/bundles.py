@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from federation.canonical import b64url, b64url_decode
 from federation.errors import WireFormatError
 from node.fhir import resources
-from node.fhir.errors import FhirError
+from node.fhir.errors import bad
 from node.fhir.params import History, Search
 from node.fhir.resources import Version
 from schemas.instants import format_utc
@@ -54,9 +54,7 @@ def _encode(payload: list[Any]) -> str:
 def _decode(cursor: str, shape: tuple[type, ...]) -> list[Any]:
     """A cursor's values, checked one by one: it is client input, and an edited one must
     be a 400, never reach SQL with the wrong types."""
-    invalid = FhirError(
-        400, "invalid", "cursor: not a cursor issued by this node", expression="cursor"
-    )
+    invalid = bad("cursor", "not a cursor issued by this node")
     if len(cursor) > 600:
         raise invalid
     try:
@@ -88,9 +86,7 @@ def search_after(search: Search) -> int | None:
         return None
     kind, fingerprint, pk = _decode(search.cursor, (str, str, int))
     if kind != "s" or fingerprint != _fingerprint(search.fingerprint_fields()):
-        raise FhirError(
-            400, "invalid", "cursor: it belongs to a different search", expression="cursor"
-        )
+        raise bad("cursor", "it belongs to a different search")
     return int(pk)
 
 
@@ -185,13 +181,9 @@ def history_start(history: History, path: str, now: datetime) -> Position:
         history.cursor, (str, str, str, str, str, int, int)
     )
     if kind != "h" or fingerprint != _fingerprint(_history_fields(history, path)):
-        raise FhirError(
-            400, "invalid", "cursor: it belongs to a different history", expression="cursor"
-        )
+        raise bad("cursor", "it belongs to a different history")
     if part not in PART_TYPE or not _INSTANT.fullmatch(watermark):
-        raise FhirError(
-            400, "invalid", "cursor: not a cursor issued by this node", expression="cursor"
-        )
+        raise bad("cursor", "not a cursor issued by this node")
     return Position(watermark, received_at, origin, int(seq), int(part))
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from node.fhir.errors import FhirError, bad
+from node.fhir.errors import FhirUnsupportedParameter, bad
 from schemas.instants import format_utc
 
 # Matched with ``fullmatch`` and spelling digits ``[0-9]``, like the patterns of ``params``.
@@ -46,8 +46,8 @@ def date_test(param: str, value: str) -> DateTest:
     prefix = value[:2] if value[:2] in _PREFIXES else "eq"
     raw = value[2:] if value[:2] in _PREFIXES else value
     if prefix == "ap":
-        raise FhirError(
-            400, "not-supported", f"{param}: the prefix 'ap' is not supported", expression=param
+        raise FhirUnsupportedParameter(
+            f"{param}: the prefix 'ap' is not supported", expression=param
         )
     low, high = date_range(param, raw, ceil=True)
     if prefix in ("eq", "ne"):
@@ -91,14 +91,14 @@ def date_range(param: str, value: str, *, ceil: bool = False) -> tuple[str, str 
         low = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
     except ValueError as exc:
         raise bad(param, f"not a valid date: {exc}") from exc
+    low_text = _text_of(low, ceil=ceil)
+    if low_text is None:
+        raise bad(param, "out of range")
     try:
-        low_text = _text_of(low, ceil=ceil)
-    except (OverflowError, ValueError) as exc:
-        raise bad(param, "out of range") from exc
-    try:
-        return low_text, _text_of(_range_end(low, g), ceil=True)
-    except (OverflowError, ValueError):
+        end = _range_end(low, g)
+    except (OverflowError, ValueError):  # the range ends after the year 9999
         return low_text, None
+    return low_text, _text_of(end, ceil=True)
 
 
 def _range_end(low: datetime, g: dict[str, str | None]) -> datetime:
@@ -118,11 +118,14 @@ def _add_months(when: datetime, months: int) -> datetime:
     return when.replace(year=when.year + total // 12, month=total % 12 + 1)
 
 
-def _text_of(when: datetime, *, ceil: bool) -> str:
-    """Raises OverflowError or ValueError past the year 9999 (or, in UTC, before 1)."""
-    if ceil and when.microsecond:
-        when = when.replace(microsecond=0) + timedelta(seconds=1)
-    text = format_utc(when)
-    if not 1 <= when.astimezone(UTC).year <= 9999:
-        raise ValueError("year out of range")
-    return text
+def _text_of(when: datetime, *, ceil: bool) -> str | None:
+    """The stored-instant text of ``when``; None past the year 9999 (or, in UTC, before
+    1), which no stored instant can be compared with."""
+    try:
+        if ceil and when.microsecond:
+            when = when.replace(microsecond=0) + timedelta(seconds=1)
+        text = format_utc(when)
+        in_range = 1 <= when.astimezone(UTC).year <= 9999
+    except (OverflowError, ValueError):
+        return None
+    return text if in_range else None

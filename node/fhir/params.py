@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from node.fhir.dates import DateTest, date_range, date_test
-from node.fhir.errors import FhirError, bad
+from node.fhir.errors import FhirUnsupportedFormat, FhirUnsupportedParameter, bad
 
 FORMATS = {"json", "application/json", "application/fhir+json"}
 # Parameters every interaction accepts (they change the rendering, never the result).
@@ -81,6 +81,12 @@ class History:
     applied: tuple[tuple[str, str], ...] = ()
 
 
+def lenient(prefer: str) -> bool:
+    """Whether a ``Prefer`` header asks for ``handling=lenient`` (RFC 7240): unsupported
+    parameters are then ignored instead of refused."""
+    return any(p.strip().lower() == "handling=lenient" for p in re.split(r"[,;]", prefer))
+
+
 def _given(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The parameters that carry a value: an empty one is ignored (FHIR search rules)."""
     return [(key, value) for key, value in items if value.strip() != ""]
@@ -97,9 +103,7 @@ def check_format(items: Sequence[tuple[str, str]]) -> bool:
         if key == "_format":
             fmt = value.strip().replace(" ", "+").split(";")[0].strip().lower()
             if fmt not in FORMATS:
-                raise FhirError(
-                    406, "not-supported", f"_format {value!r}: this server speaks JSON only"
-                )
+                raise FhirUnsupportedFormat(f"_format {value!r}: this server speaks JSON only")
         elif key == "_pretty":
             if value not in ("true", "false"):
                 raise bad("_pretty", "true or false")
@@ -205,9 +209,7 @@ def history(
             wanted = tuple(v.strip() for v in value.split(","))
             unknown = [t for t in wanted if t not in _TYPES]
             if unknown:
-                raise FhirError(
-                    400,
-                    "not-supported",
+                raise FhirUnsupportedParameter(
                     f"_type: {', '.join(unknown)} not served (only Organization, Location)",
                     expression="_type",
                 )
@@ -269,9 +271,7 @@ def _unknown(key: str, lenient: bool) -> None:
     """Refuses an unsupported parameter, unless the client asked for lenient handling."""
     if lenient:
         return
-    raise FhirError(
-        400,
-        "not-supported",
+    raise FhirUnsupportedParameter(
         f"parameter {key!r} is not supported here (send 'Prefer: handling=lenient' "
         "to have unsupported parameters ignored)",
         expression=key,

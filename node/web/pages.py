@@ -1,7 +1,9 @@
 """The human-facing pages: server-rendered Jinja2, no JavaScript, no external assets.
 
-Query parameters are taken as plain strings and checked here, so that bad input gets an
-HTML error page (422) instead of the JSON problem the API routes answer with.
+Query parameters are taken as plain strings and checked here. The pages raise errors of
+the tree like the API routes do; their routes are ``PageRoute``s, so ``node.problems``
+answers those errors with the HTML error page (bad input: 422, an unknown id: 404)
+instead of the JSON problem the API routes answer with.
 
 Mounting (in ``create_app``)::
 
@@ -29,9 +31,10 @@ from node.db.search import ROW_COLUMNS, Page, search, to_row
 from node.db.search import Query as Search
 from node.db.tables import ENTRIES, RECORDS
 from node.deps import get_peers, get_trust
-from node.errors import InvalidInput
+from node.errors import UnknownRecord
 from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
+from node.problems import PageRoute
 from node.runtime import Runtime
 from node.sync.status import federation_status
 from node.web.views import (
@@ -55,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 PAGE_SIZE = 20
 
@@ -95,17 +98,6 @@ def render(
         request, name, {**base, **context}, status_code=status
     )
     return response
-
-
-def error_page(
-    request: Request, status: int, title: str, errors: list[tuple[str, str]]
-) -> HTMLResponse:
-    return render(request, "error.html", {"title": title, "errors": errors}, status=status)
-
-
-def bad_query(request: Request, exc: InvalidInput | HealthnetError) -> HTMLResponse:
-    errors = exc.errors if isinstance(exc, InvalidInput) else [("query", str(exc))]
-    return error_page(request, 422, "That search could not be run", errors)
 
 
 def _entry(session: Session, kind: str, record_id: str) -> dict[str, Any] | None:
@@ -172,20 +164,17 @@ def verify_stored(request: Request, session: Session, record_id: str) -> dict[st
 @router.get("/", response_class=HTMLResponse)
 def directory(request: Request, session: Db) -> HTMLResponse:
     params = query_params(request)
-    try:
-        query = Search(
-            kind="member",
-            limit=PAGE_SIZE,
-            q=text_param(params, "q", 200),
-            region=choice_param(params, "region", Region),
-            country=country_param(params),
-            category=choice_param(params, "kind", MemberKind),
-            topic=(text_param(params, "topic", 60) or "").lower() or None,
-            language=normal_language(text_param(params, "language", 35)),
-        )
-        page: Page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
-    except (InvalidInput, HealthnetError) as exc:
-        return bad_query(request, exc)
+    query = Search(
+        kind="member",
+        limit=PAGE_SIZE,
+        q=text_param(params, "q", 200),
+        region=choice_param(params, "region", Region),
+        country=country_param(params),
+        category=choice_param(params, "kind", MemberKind),
+        topic=(text_param(params, "topic", 60) or "").lower() or None,
+        language=normal_language(text_param(params, "language", 35)),
+    )
+    page: Page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
     return render(
         request,
         "directory.html",
@@ -204,7 +193,7 @@ def directory(request: Request, session: Db) -> HTMLResponse:
 def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
     member = _entry(session, "member", member_id) if RECORD_ID.match(member_id) else None
     if member is None:
-        return error_page(request, 404, "No such member", [("id", f"no member {member_id}")])
+        raise UnknownRecord("member", member_id)
     runtime = runtime_of(request)
     upcoming = search(
         session,
@@ -235,19 +224,16 @@ def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
 def events_page(request: Request, session: Db) -> HTMLResponse:
     params = query_params(request)
     runtime = runtime_of(request)
-    try:
-        since = since_param(params, runtime.clock())
-        query = Search(
-            kind="event",
-            limit=PAGE_SIZE,
-            q=text_param(params, "q", 200),
-            region=choice_param(params, "region", Region),
-            category=choice_param(params, "kind", EventKind),
-            ends_after=since,
-        )
-        page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
-    except (InvalidInput, HealthnetError) as exc:
-        return bad_query(request, exc)
+    since = since_param(params, runtime.clock())
+    query = Search(
+        kind="event",
+        limit=PAGE_SIZE,
+        q=text_param(params, "q", 200),
+        region=choice_param(params, "region", Region),
+        category=choice_param(params, "kind", EventKind),
+        ends_after=since,
+    )
+    page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
     events = [event_view(item(r, "event")) for r in page.rows]
     return render(
         request,
@@ -271,7 +257,7 @@ def events_page(request: Request, session: Db) -> HTMLResponse:
 def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
     event = _entry(session, "event", event_id) if RECORD_ID.match(event_id) else None
     if event is None:
-        return error_page(request, 404, "No such event", [("id", f"no event {event_id}")])
+        raise UnknownRecord("event", event_id)
     organizer = event.get("organizer")
     names = _names(session, {organizer} if organizer else set())
     return render(

@@ -16,11 +16,12 @@ from node.deps import get_peers, get_trust
 from node.errors import InvalidInput
 from node.nearest import rank
 from node.network import recent_view
+from node.problems import PageRoute
 from node.web import places, worldmap
-from node.web.pages import Db, bad_query, render, runtime_of
+from node.web.pages import Db, render, runtime_of
 from node.web.views import query_params, text_param
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 REFRESH_SECONDS = 5
 
@@ -82,14 +83,11 @@ def nearest_page(request: Request) -> HTMLResponse:
     "use my location" button fills in, with the person's consent)."""
     params = query_params(request)
     context: dict[str, Any] = {"title": "Find your nearest directory", "params": params}
-    try:
-        city = text_param(params, "city", 100)
-        place = text_param(params, "place", 200)
-        lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "lon", 180)
-        if (lat is None) != (lon is None):
-            raise InvalidInput([("lat" if lat is None else "lon", "give both lat and lon")])
-    except InvalidInput as exc:
-        return bad_query(request, exc)
+    city = text_param(params, "city", 100)
+    place = text_param(params, "place", 200)
+    lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "lon", 180)
+    if (lat is None) != (lon is None):
+        raise InvalidInput([("lat" if lat is None else "lon", "give both lat and lon")])
     origin = None
     if lat is not None and lon is not None:
         origin = place or f"{lat:.4f}, {lon:.4f}"
