@@ -10,9 +10,11 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, event_body, member_body
 from sqlalchemy import select, text
 from sqlmodel import Session
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.nodes import Node
 
 from federation.errors import HealthnetError
 from federation.keys import public_key

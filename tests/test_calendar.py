@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import Clock, Node, add_member, event_body
-from fedkit import Federation
 from icalendar import Calendar, Event, Timezone
+from support.clock import Clock
+from support.factories import add_member, event_body
+from support.fedkit import Federation
+from support.nodes import Node
 
 from node.api import calendar as calendar_api
 from schemas.event import EventKind

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import Result
-from clikit import hn
-from conftest import member_body
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from support.cli import hn
+from support.factories import member_body
 
 from federation import keys
 from node.app import create_app

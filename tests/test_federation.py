@@ -1,4 +1,4 @@
-"""Federation end to end: several in-process nodes (tests/fedkit.py) pulling from each other.
+"""Federation end to end: in-process nodes (tests/support/fedkit.py) pulling from each other.
 
 Convergence of members, events, updates and deletes (also across a partition and through a
 relay), the /federation endpoints (heads, record pages, range digests, status, nudges),
@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, event_body, member_body
-from fedkit import Federation, FedNode, call, get_json, settle
 from sqlalchemy import select
 from sqlmodel import Session
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.fedkit import Federation, FedNode, call, get_json, settle
 
 from federation import digest
 from federation.errors import BadSignature

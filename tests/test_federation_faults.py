@@ -20,11 +20,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock, member_body, node_url_factory
 from fastapi import FastAPI, Response
-from fedkit import Federation, FedNode, call, get_json, settle
 from sqlalchemy import select
 from sqlmodel import Session
+from support.clock import Clock
+from support.databases import node_url_factory
+from support.factories import member_body
+from support.fedkit import Federation, FedNode, call, get_json, settle
 
 from federation import keys
 from federation.client import PeerClient

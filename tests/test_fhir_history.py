@@ -12,10 +12,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import Clock, Node, add_event, add_member, member_body
-from fedkit import Federation
-from fhirkit import entries, fhir, local, outcome, provenance, validate, walk
 from sqlmodel import Session
+from support.clock import Clock
+from support.factories import add_event, add_member, member_body
+from support.fedkit import Federation
+from support.fhir import entries, fhir, local, outcome, provenance, validate, walk
+from support.nodes import Node
 
 from federation.keys import generate, node_id_for
 from federation.signing import header_hash, seal

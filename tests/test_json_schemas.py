@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from clikit import hn
-from conftest import Clock, Node, event_body, make_node, member_body
 from jsonschema import Draft202012Validator
 from pydantic import (
     BaseModel,
@@ -31,6 +29,10 @@ from pydantic import (
 )
 from referencing import Registry, Resource
 from sqlmodel import Session
+from support.cli import hn
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.nodes import Node, make_node
 
 from federation import keys
 from federation.roster import with_node

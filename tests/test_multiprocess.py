@@ -32,9 +32,18 @@ from typing import Any
 
 import httpx
 import pytest
-from procs import FAST_SYNC, HEALTHNET, NodeProc, Processes, child_env, cli, free_ports, poll_until
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
+from support.procs import (
+    FAST_SYNC,
+    HEALTHNET,
+    NodeProc,
+    Processes,
+    child_env,
+    cli,
+    free_ports,
+    poll_until,
+)
 
 from federation import keys
 from federation.errors import BadSignature

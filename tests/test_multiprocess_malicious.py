@@ -3,8 +3,8 @@
 The hub and Europe are real ``healthnet serve`` processes (SQLite homes, syncing every
 second). Asia is admitted to the hub's roster the real way: its home is made with what
 ``healthnet init`` calls, it is started and ``healthnet roster add`` reads its ``/node``.
-Then the real Asia is stopped and a malicious peer, ``tests/evil_peer.py`` (FastAPI under
-uvicorn, its own process), takes its port. The hub and Europe keep trusting the roster
+Then the real Asia is stopped and a malicious peer, ``tests/support/evil_peer.py`` (FastAPI
+under uvicorn, its own process), takes its port. The hub and Europe keep trusting the roster
 entry and pull from it every second; it serves, stage by stage, crafted envelopes read from
 a JSON file the test rewrites:
 
@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 import pytest
-from procs import HOST, Processes, child_env, poll_until, stop_pid
+from support.procs import HOST, Processes, child_env, poll_until, stop_pid
 from test_multiprocess import Federation, Node, build, member
 
 from federation.signing import header_hash, seal
@@ -65,7 +65,8 @@ NEVER_SHOWN = (FORGED, TAMPERED, OUT_OF_SCOPE, EQUIVOCATED, OLD_NAME)
 
 
 class EvilPeer:
-    """``uvicorn evil_peer:app`` on a given port, fed by a JSON file it re-reads per request."""
+    """``uvicorn support.evil_peer:app`` (app dir ``tests``) on a given port, fed by a JSON
+    file it re-reads per request."""
 
     def __init__(self, root: Path, port: int, node_info: dict[str, Any], roster: int) -> None:
         self.port = port
@@ -109,7 +110,7 @@ class EvilPeer:
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "evil_peer:app",
+                    "support.evil_peer:app",
                     "--app-dir",
                     str(TESTS),
                     "--host",

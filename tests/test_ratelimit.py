@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Node, make_node, member_body
 from fastapi.testclient import TestClient
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support.clock import Clock
+from support.factories import member_body
+from support.nodes import Node, make_node
 
 from node import ratelimit
 from node.errors import RateLimited

@@ -10,7 +10,9 @@ import random
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, event_body, member_body
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.nodes import Node
 
 from federation.keys import public_key
 from federation.signing import verify_envelope

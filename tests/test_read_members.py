@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, make_node, member_body
+from support.clock import Clock
+from support.factories import member_body
+from support.nodes import Node, make_node
 
 from federation.canonical import b64url, b64url_decode
 from federation.errors import BadSignature, BodyMismatch

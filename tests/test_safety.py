@@ -15,9 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock, Node, event_body, make_node, member_body
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import event, func, select, text
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.nodes import Node, make_node
 
 from federation.canonical import b64url
 from node.db.store import ENTRIES, RECORDS, SEQUENCES, TAGS

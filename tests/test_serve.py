@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import Result
-from conftest import member_body
+from support.factories import member_body
 from typer.testing import CliRunner
 
 from node.cli import app
