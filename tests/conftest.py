@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 from support.clock import START, Clock
-from support.databases import Databases, node_url_factory, throwaway_server
+from support.databases import (
+    BACKENDS,
+    Databases,
+    node_url_factory,
+    require_postgres_mark,
+    throwaway_server,
+)
 from support.demo import Demo, running_demo
 from support.nodes import Node, make_node
 
@@ -31,16 +37,18 @@ def pg_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A fresh, empty database for one test."""
-    databases = Databases(pg_server)
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database for one test (which must carry the ``postgres`` mark: checked
+    before the server is started)."""
+    require_postgres_mark(request)
+    databases = Databases(request.getfixturevalue("pg_server"))
     try:
         yield databases.create()
     finally:
         databases.drop_all()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Parametrises a test over both backends."""
     if request.param == "sqlite":
@@ -71,7 +79,7 @@ def sqlite_node(tmp_path: Path, clock: Clock) -> Iterator[Node]:
     n.engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def node_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
     """One database per node of an in-process federation, on each backend."""
     return node_url_factory(request, tmp_path, request.param)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel import Session
 from support.clock import Clock
+from support.databases import BACKENDS
 from support.factories import event_body, member_body
 from support.nodes import Node
 
@@ -405,14 +406,7 @@ def test_requests_without_a_valid_token_are_401(node: Node) -> None:
     assert c.get("/members", params={"count": True}).json()["total"] == 0
 
 
-@pytest.mark.parametrize(
-    "database_url",
-    [
-        "sqlite",
-        "postgres",
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_unauthenticated_put_and_delete_by_id_are_401(node: Node) -> None:
     c = node.client
     rid = str(uuid.uuid4())

@@ -266,6 +266,7 @@ def test_migrate_is_idempotent_and_keeps_data(home: Path) -> None:
         assert client.get("/admin/audit", headers=auth).status_code == 200
 
 
+@pytest.mark.postgres
 def test_migrate_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     home = tmp_path / "home"
     init(home, "--database-url", pg_url)

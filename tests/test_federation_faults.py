@@ -24,7 +24,7 @@ from fastapi import FastAPI, Response
 from sqlalchemy import select
 from sqlmodel import Session
 from support.clock import Clock
-from support.databases import node_url_factory
+from support.databases import BACKENDS, node_url_factory
 from support.factories import member_body
 from support.fedkit import Federation, FedNode, call, get_json, settle
 
@@ -905,18 +905,7 @@ def test_another_origin_cannot_delete_a_member_by_reusing_its_id(
     world_test(tmp_path, clock, body)
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-            ],
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_record_with_a_large_seq_is_quarantined_without_breaking_sync(
     tmp_path: Path, clock: Clock, request: pytest.FixtureRequest, backend: str
 ) -> None:

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import event, func, select, text
 from support.clock import Clock
+from support.databases import BACKENDS
 from support.factories import event_body, member_body
 from support.nodes import Node, make_node
 
@@ -474,14 +475,7 @@ def server_errors(node: Node, requests: list[tuple[str, dict[str, Any]]]) -> lis
     return failed
 
 
-@pytest.mark.parametrize(
-    "database_url",
-    [
-        "sqlite",
-        "postgres",
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_counters_up_to_2_53_are_not_server_errors(node: Node) -> None:
     node.client.post("/admin/members", json=member_body(), headers=node.editor)
     requests = [*big_integer_requests(node, 2**31), *big_integer_requests(node, 2**53 - 1)]
@@ -503,7 +497,7 @@ NUL_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_nul_characters_are_not_a_server_error(node: Node) -> None:
     failed = []
     for method, path, kwargs in NUL_REQUESTS:

@@ -25,6 +25,9 @@ from sqlalchemy import create_engine, text
 
 from . import IN_CI
 
+# The two backends, for ``params=`` and ``parametrize``: the PostgreSQL one carries the mark.
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
 
 def pg_bindir() -> str | None:
     found = sorted(
@@ -113,6 +116,7 @@ def node_url_factory(
     the PostgreSQL test server, dropped when the test ends."""
     if backend == "sqlite":
         return lambda host: f"sqlite:///{tmp_path}/{host}.db"
+    require_postgres_mark(request)
     databases = Databases(request.getfixturevalue("pg_server"))
     request.addfinalizer(databases.drop_all)
     return databases.create
