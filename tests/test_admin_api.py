@@ -16,15 +16,13 @@ from support.clock import Clock
 from support.databases import BACKENDS
 from support.factories import event_body, member_body
 from support.nodes import Node
+from support.problems import assert_problem
 
 from federation.errors import HealthnetError
 from federation.keys import public_key
 from federation.signing import verify_envelope
 from node import tokens
 from node.db.store import RECORDS
-
-PROBLEM = "application/problem+json"
-
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -74,16 +72,6 @@ def put_member(node: Node, mid: str, if_match: str | None = None, **overrides: o
     if if_match is not None:
         headers["If-Match"] = if_match
     return node.client.put(f"/admin/members/{mid}", json=member_body(**overrides), headers=headers)
-
-
-def assert_problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:healthnet:problem:")
-    assert body["title"] and body["detail"]
-    return body
 
 
 def error_fields(r: Any) -> list[str]:

@@ -21,6 +21,7 @@ from support.clock import Clock
 from support.databases import BACKENDS
 from support.factories import event_body, member_body
 from support.nodes import Node, make_node
+from support.problems import PROBLEM, assert_problem
 
 from federation.canonical import b64url
 from node.db.store import ENTRIES, RECORDS, SEQUENCES, TAGS
@@ -28,29 +29,11 @@ from node.db.tables import AuditEntry
 from node.errors import ConfigError
 from node.home import load_key
 
-PROBLEM = "application/problem+json"
 RID = "0b9e6c1e-8a1c-4d8e-9d33-6c1a2b3c4d5e"  # a well-formed id that no record has
 
 
 def without(key: str, body: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in body.items() if k != key}
-
-
-def assert_problem(r: httpx.Response, status: int | None = None) -> dict[str, Any]:
-    """An RFC 9457 body with the promised members, whose status matches the response."""
-    assert r.headers.get("content-type", "").startswith(PROBLEM), (r.status_code, r.text)
-    body: dict[str, Any] = r.json()
-    assert isinstance(body.get("type"), str) and body["type"].startswith("urn:healthnet:problem:")
-    assert isinstance(body.get("title"), str) and body["title"]
-    assert isinstance(body.get("detail"), str) and body["detail"]
-    assert body.get("status") == r.status_code
-    if status is not None:
-        assert r.status_code == status, r.text
-    if r.status_code == 422:
-        assert body["errors"], body
-        for err in body["errors"]:
-            assert set(err) == {"field", "reason"} and err["field"] and err["reason"]
-    return body
 
 
 # --- a table of bad requests -----------------------------------------------------------------
