@@ -31,16 +31,16 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.envelopes import sealed
 from support.procs import HOST, Processes, child_env, poll_until, stop_pid
 from test_multiprocess import Federation, Node, build, member
 
-from federation.signing import header_hash, seal
+from federation.signing import header_hash
 from node.home import load_key
 from node.settings import NodeSettings
 
@@ -48,7 +48,6 @@ pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parent
 STAGE_S = 20.0  # every wait for the hub to react to a stage: poll at most this long
-ISSUED = "2026-11-24T12:30:00Z"
 
 # Words that name crafted members: none of them may ever be listed by the hub (or Europe).
 FORGED, TAMPERED, OUT_OF_SCOPE, EQUIVOCATED, OLD_NAME = (
@@ -213,20 +212,6 @@ def nudge(node: Node, sender: str) -> None:
 def records_of(node: Node, origin: str) -> list[dict[str, Any]]:
     recs: list[dict[str, Any]] = node.get("/federation/records", origin=origin)["records"]
     return recs
-
-
-def sealed(key: Any, origin: str, seq: int, prev: str | None, body: dict[str, Any]) -> Any:
-    return seal(
-        key=key,
-        origin=origin,
-        seq=seq,
-        record_id=str(uuid.uuid4()),
-        kind="member",
-        version=1,
-        issued_at=ISSUED,
-        body=body,
-        prev=prev,
-    )
 
 
 def stolen_replay(v1_full: dict[str, Any]) -> dict[str, Any]:
