@@ -10,18 +10,19 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, event_body, member_body
 from sqlalchemy import select, text
 from sqlmodel import Session
+from support.clock import Clock
+from support.databases import BACKENDS
+from support.factories import event_body, member_body
+from support.nodes import Node
+from support.problems import assert_problem
 
 from federation.errors import HealthnetError
 from federation.keys import public_key
 from federation.signing import verify_envelope
 from node import tokens
 from node.db.tables import RECORDS
-
-PROBLEM = "application/problem+json"
-
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -71,16 +72,6 @@ def put_member(node: Node, mid: str, if_match: str | None = None, **overrides: o
     if if_match is not None:
         headers["If-Match"] = if_match
     return node.client.put(f"/admin/members/{mid}", json=member_body(**overrides), headers=headers)
-
-
-def assert_problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:healthnet:problem:")
-    assert body["title"] and body["detail"]
-    return body
 
 
 def error_fields(r: Any) -> list[str]:
@@ -403,14 +394,7 @@ def test_requests_without_a_valid_token_are_401(node: Node) -> None:
     assert c.get("/members", params={"count": True}).json()["total"] == 0
 
 
-@pytest.mark.parametrize(
-    "database_url",
-    [
-        "sqlite",
-        "postgres",
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_unauthenticated_put_and_delete_by_id_are_401(node: Node) -> None:
     c = node.client
     rid = str(uuid.uuid4())

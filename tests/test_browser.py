@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import IN_CI
-from demokit import Demo
 from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from support import IN_CI
+from support.demo import Demo
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless, no sandbox (CI runs as root), and none of Chromium's own calls to the internet.

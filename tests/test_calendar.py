@@ -19,15 +19,17 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import Clock, Node, add_member, event_body
-from fedkit import Federation
 from icalendar import Calendar, Event, Timezone
+from support.clock import Clock
+from support.factories import add_member, event_body
+from support.fedkit import Federation
+from support.nodes import Node
+from support.problems import assert_problem
 
 from node.api import calendar as calendar_api
 from schemas.event import EventKind
 from schemas.geo import Region
 
-PROBLEM = "application/problem+json"
 WINDOW_START = "2025-11-24"  # the clock's day minus 365 days
 SITE = "http://127.0.0.1:8101"  # the test node's public URL
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +43,6 @@ def add(node: Node, **fields: Any) -> str:
     assert r.status_code == 201, r.text
     eid: str = r.json()["id"]
     return eid
-
 
 
 def online(**fields: Any) -> dict[str, Any]:
@@ -81,15 +82,6 @@ def api_uids(node: Node, **params: Any) -> list[str]:
 
 def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert body["errors"][0]["field"] == field, body
 
 
 # A reading of VTIMEZONE written from RFC 5545 3.6.5, independent of the builder: each

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.paths import RFC8785_DIR
 
 from federation.canonical import canonical_bytes, canonical_bytes_reference
 from federation.errors import WireFormatError
@@ -68,12 +68,12 @@ def test_lone_surrogate_is_refused_or_matches() -> None:
 
 
 def test_rfc8785_suite_through_the_fast_path() -> None:
-    root = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rfc8785"
-    if not root.is_dir():
-        pytest.skip("RFC 8785 vectors not present")
-    for path in sorted((root / "input").glob("*.json")):
+    inputs = sorted((RFC8785_DIR / "input").glob("*.json"))
+    assert inputs, f"RFC 8785 reference suite not found at {RFC8785_DIR}"
+    for path in inputs:
         value = json.loads(path.read_text(encoding="utf-8"))
-        assert canonical_bytes(value) == (root / "output" / path.name).read_bytes(), path.name
+        expected = (RFC8785_DIR / "output" / path.name).read_bytes()
+        assert canonical_bytes(value) == expected, path.name
 
 
 def test_unsafe_integers_still_refused() -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import Result
-from clikit import hn
-from conftest import member_body
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from support.cli import hn
+from support.factories import member_body
 
 from federation import keys
 from node.app import create_app
@@ -266,6 +266,7 @@ def test_migrate_is_idempotent_and_keeps_data(home: Path) -> None:
         assert client.get("/admin/audit", headers=auth).status_code == 200
 
 
+@pytest.mark.postgres
 def test_migrate_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     home = tmp_path / "home"
     init(home, "--database-url", pg_url)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from demokit import REGIONS, free_base, serves_everything
+from support.demo import REGIONS, free_base, serves_everything
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,11 @@ from functools import reduce
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.envelopes import sealed
 
 from federation.digest import EMPTY, MODULUS, add, combine, element
 from federation.keys import from_seed, node_id_for
-from federation.signing import header_hash, seal
+from federation.signing import header_hash
 
 RID = "3f2b8c1e-7d4a-4e6b-9c15-2a8e6f0d4b71"
 HH = "sha256:Sqb3dfSiml0LWRgETFeHevfOW84y4hGQKasH3cgUvFs"
@@ -206,16 +207,15 @@ def _log() -> list[dict[str, object]]:
     for seq in range(1, 9):
         rid = ids[seq % 2]
         versions[rid] = versions.get(rid, 0) + 1
-        env = seal(
-            key=key,
-            origin=origin,
-            seq=seq,
+        env = sealed(
+            key,
+            origin,
+            seq,
+            prev,
+            {"name": f"m{seq}", "region": "europe"},
             record_id=rid,
-            kind="member",
             version=versions[rid],
             issued_at="2026-01-01T00:00:00Z",
-            body={"name": f"m{seq}", "region": "europe"},
-            prev=prev,
         )
         prev = header_hash(env["record"])
         out.append(env)

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from clikit import hn
-from conftest import event_body, member_body
 from fastapi.testclient import TestClient
+from support.cli import hn
+from support.factories import event_body, member_body
 
 from federation import keys
 from federation.signing import verify_envelope

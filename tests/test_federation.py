@@ -1,4 +1,4 @@
-"""Federation end to end: several in-process nodes (tests/fedkit.py) pulling from each other.
+"""Federation end to end: in-process nodes (tests/support/fedkit.py) pulling from each other.
 
 Convergence of members, events, updates and deletes (also across a partition and through a
 relay), the /federation endpoints (heads, record pages, range digests, status, nudges),
@@ -8,22 +8,23 @@ the roster as the gate for whose records are accepted, and the Prometheus metric
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, event_body, member_body
-from fedkit import Federation, FedNode, call, get_json, settle
 from sqlalchemy import select
 from sqlmodel import Session
+from support.clock import Clock
+from support.envelopes import sealed
+from support.factories import event_body, member_body
+from support.fedkit import Federation, FedNode, call, get_json, settle
 
 from federation import digest
 from federation.errors import BadSignature
 from federation.keys import public_key
 from federation.merge import Held, Tip, Verdict, merge
-from federation.signing import header_hash, seal, verify_envelope
+from federation.signing import header_hash, verify_envelope
 from node.app import create_app
 from node.db.engine import writer
 from node.db.log import tip as tip_of
@@ -465,16 +466,13 @@ def test_range_digests_combine_and_bisect_to_a_divergence(tmp_path: Path, clock:
             assert seq == 5
             fork = []
             for i in range(3):
-                env = seal(
-                    key=key,
-                    origin=origin,
-                    seq=seq + 1 + i,
-                    record_id=str(uuid.uuid4()),
-                    kind="member",
-                    version=1,
+                env = sealed(
+                    key,
+                    origin,
+                    seq + 1 + i,
+                    prev,
+                    member_in(eu, f"Fork {i}"),
                     issued_at="2026-11-24T13:00:00Z",
-                    body=member_in(eu, f"Fork {i}"),
-                    prev=prev,
                 )
                 prev = header_hash(env["record"])
                 fork.append(env)

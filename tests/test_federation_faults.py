@@ -12,23 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock, member_body, node_url_factory
 from fastapi import FastAPI, Response
-from fedkit import Federation, FedNode, call, get_json, settle
 from sqlalchemy import select
 from sqlmodel import Session
+from support.clock import Clock
+from support.databases import BACKENDS, node_url_factory
+from support.envelopes import sealed
+from support.factories import member_body
+from support.fedkit import Federation, FedNode, call, get_json, settle
 
 from federation import keys
 from federation.errors import PeerBadResponse
 from federation.keys import SigningKey, public_key
-from federation.signing import header_hash, seal, verify_envelope
+from federation.signing import header_hash, verify_envelope
 from node import operator
 from node.app import create_app
 from node.db import store
@@ -50,7 +52,6 @@ PLACES: dict[Region, dict[str, Any]] = {
     Region.ASIA: dict(country="JP", city="Tokyo", latitude=35.6762, longitude=139.6503),
     Region.AFRICA: dict(country="ZA", city="Cape Town", latitude=-33.92, longitude=18.42),
 }
-ISSUED = "2026-11-24T12:30:00Z"
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:
@@ -129,32 +130,9 @@ def peer_state(node: FedNode, peer: str) -> Peer | None:
 
 
 def entry(node: FedNode, peer: FedNode) -> RosterNode:
-    """The roster entry ``node`` holds for ``peer`` (what its syncer pulls from)."""
+    """The roster entry ``node`` holds for ``peer`` (what its puller pulls from)."""
     trusted: RosterNode = node.sync.trust.current.nodes[peer.node_id]
     return trusted
-
-
-def forge(
-    key: SigningKey,
-    origin: str,
-    seq: int,
-    prev: str | None,
-    body: dict[str, Any] | None,
-    *,
-    record_id: str | None = None,
-    version: int = 1,
-) -> dict[str, Any]:
-    return seal(
-        key=key,
-        origin=origin,
-        seq=seq,
-        record_id=record_id or str(uuid.uuid4()),
-        kind="member",
-        version=version,
-        issued_at=ISSUED,
-        body=body,
-        prev=prev,
-    )
 
 
 class Relay:
@@ -283,7 +261,7 @@ OTHER_KEY = keys.generate("ed25519:1")
 def _forged(w: World, good: list[dict[str, Any]]) -> list[Any]:
     # claims europe's origin and key id, signed by some other key
     prev = header_hash(good[1]["record"])
-    return [forge(OTHER_KEY, w.eu.node_id, 3, prev, body_in(Region.EUROPE, "Forged"))]
+    return [sealed(OTHER_KEY, w.eu.node_id, 3, prev, body_in(Region.EUROPE, "Forged"))]
 
 
 def _tampered(w: World, good: list[dict[str, Any]]) -> list[Any]:
@@ -293,7 +271,7 @@ def _tampered(w: World, good: list[dict[str, Any]]) -> list[Any]:
 def _out_of_scope(w: World, good: list[dict[str, Any]]) -> list[Any]:
     # europe's own key, but an Asian member
     prev = header_hash(good[1]["record"])
-    return [forge(w.eu_key, w.eu.node_id, 3, prev, body_in(Region.ASIA, "Not Europe's"))]
+    return [sealed(w.eu_key, w.eu.node_id, 3, prev, body_in(Region.ASIA, "Not Europe's"))]
 
 
 def _missing_sig(w: World, good: list[dict[str, Any]]) -> list[Any]:
@@ -385,7 +363,7 @@ def test_equivocation_is_quarantined_with_evidence_and_alarms(tmp_path: Path, cl
         assert tip(w.asia, w.eu.node_id) == 3
 
         # europe (its real key) also signed a different seq 3, which the relay delivers
-        other = forge(
+        other = sealed(
             w.eu_key,
             w.eu.node_id,
             3,
@@ -438,14 +416,14 @@ def test_equivocation_by_a_broken_prev_link_keeps_the_held_header_as_evidence(
         good = await envelopes(w.eu)
         await w.pull(w.asia, w.eu)
         # europe signs a seq 3 whose prev is not the seq 2 asia holds: a second history
-        fork2 = forge(
+        fork2 = sealed(
             w.eu_key,
             w.eu.node_id,
             2,
             header_hash(good[0]["record"]),
             body_in(Region.EUROPE, "Fork 2"),
         )
-        fork3 = forge(
+        fork3 = sealed(
             w.eu_key,
             w.eu.node_id,
             3,
@@ -473,7 +451,7 @@ def test_a_replayed_old_version_at_a_new_seq_is_history_not_a_crash(
         await w.pull(w.asia, w.eu)
         assert good[0]["body"] is None and good[0]["record"]["version"] == 1  # a stub now
         # europe's real key re-signs version 1 at seq 3
-        replay = forge(
+        replay = sealed(
             w.eu_key,
             w.eu.node_id,
             3,
@@ -792,7 +770,7 @@ def test_key_rotation_keeps_old_records_and_refuses_the_old_key_afterwards(
 
         # the old key, used after its until_seq, is refused
         good = await envelopes(eu)
-        late = forge(
+        late = sealed(
             old_key,
             origin,
             3,
@@ -870,16 +848,14 @@ def test_another_origin_cannot_delete_a_member_by_reusing_its_id(
         # valid log) is refused by every peer that ingests it.
         with Session(writer(runtime.engine)) as session:
             seq = store.allocate(session, origin=w.asia.node_id, count=1)
-            rogue = seal(
-                key=runtime.key,
-                origin=w.asia.node_id,
-                seq=seq,
+            rogue = sealed(
+                runtime.key,
+                w.asia.node_id,
+                seq,
+                store.header_hash_at(session, origin=w.asia.node_id, seq=seq - 1),
+                None,
                 record_id=member["id"],
-                kind="member",
-                version=1,
                 issued_at="2026-11-24T12:00:00Z",
-                body=None,
-                prev=store.header_hash_at(session, origin=w.asia.node_id, seq=seq - 1),
             )
             store.apply(session, [rogue], received_at="2026-11-24T12:00:00Z")
             session.commit()
@@ -901,18 +877,7 @@ def test_another_origin_cannot_delete_a_member_by_reusing_its_id(
     world_test(tmp_path, clock, body)
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-            ],
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_record_with_a_large_seq_is_quarantined_without_breaking_sync(
     tmp_path: Path, clock: Clock, request: pytest.FixtureRequest, backend: str
 ) -> None:
@@ -922,7 +887,7 @@ def test_a_record_with_a_large_seq_is_quarantined_without_breaking_sync(
         for i in range(2):
             await create_member(w.eu, f"Europe member {i}")
         good = await envelopes(w.eu)
-        far = forge(
+        far = sealed(
             w.eu_key,
             w.eu.node_id,
             2**31,

@@ -1,7 +1,7 @@
 """The FHIR R4 view: metadata, read, search, paging and errors (history: test_fhir_history).
 
 Data is created through the admin API; every answer the node serves is validated with the
-independent ``fhir.resources`` R4B models (see fhirkit). Runs on SQLite and PostgreSQL.
+independent ``fhir.resources`` R4B models (tests/support/fhir.py). Runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import unicodedata
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, add_event, add_member, member_body
-from fhirkit import FHIR_JSON, ext, fhir, local, outcome, provenance, validate, walk
 from sqlalchemy import update
 from sqlmodel import Session
+from support.clock import Clock
+from support.factories import add_event, add_member, member_body
+from support.fhir import FHIR_JSON, ext, fhir, local, outcome, provenance, validate, walk
+from support.nodes import Node
 
 from node.db.tables import RECORDS
 from node.fhir import queries

@@ -12,13 +12,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import Clock, Node, add_event, add_member, member_body
-from fedkit import Federation
-from fhirkit import entries, fhir, local, outcome, provenance, validate, walk
 from sqlmodel import Session
+from support.clock import Clock
+from support.envelopes import sealed
+from support.factories import add_event, add_member, member_body
+from support.fedkit import Federation
+from support.fhir import entries, fhir, local, outcome, provenance, validate, walk
+from support.nodes import Node
 
 from federation.keys import generate, node_id_for
-from federation.signing import header_hash, seal
+from federation.signing import header_hash
 from federation.trust import Trust
 from node.db import store
 from node.db.engine import writer
@@ -251,16 +254,8 @@ def test_a_record_issued_long_ago_but_received_now_is_in_the_next_harvest(
     origin = node_id_for(other.public_raw)
     rid = str(uuid.uuid4())
     body = member_body(name="Far away")
-    envelope = seal(
-        key=other,
-        origin=origin,
-        seq=1,
-        record_id=rid,
-        kind="member",
-        version=1,
-        issued_at="2026-10-20T08:00:00Z",
-        body=body,
-        prev=None,
+    envelope = sealed(
+        other, origin, 1, None, body, record_id=rid, issued_at="2026-10-20T08:00:00Z"
     )
     clock.advance(minutes=1)
     with Session(writer(node.engine)) as session:
@@ -298,27 +293,24 @@ def test_a_withheld_body_restored_later_is_in_the_next_harvest(node: Node, clock
         1,
     )
     rid = str(uuid.uuid4())
-    v1 = seal(
-        key=other,
-        origin=origin,
-        seq=1,
+    v1 = sealed(
+        other,
+        origin,
+        1,
+        None,
+        member_body(name="Restored v1"),
         record_id=rid,
-        kind="member",
-        version=1,
         issued_at="2026-11-24T11:00:00Z",
-        body=member_body(name="Restored v1"),
-        prev=None,
     )
-    v2 = seal(
-        key=other,
-        origin=origin,
-        seq=2,
+    v2 = sealed(
+        other,
+        origin,
+        2,
+        header_hash(v1["record"]),
+        member_body(name="Restored v2"),
         record_id=rid,
-        kind="member",
         version=2,
         issued_at="2026-11-24T11:30:00Z",
-        body=member_body(name="Restored v2"),
-        prev=header_hash(v1["record"]),
     )
 
     def receive(records: list[dict[str, Any]], now: str) -> PageResult:

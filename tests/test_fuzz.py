@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import Clock, Node, event_body, make_node, member_body
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 from schemathesis.generation.modes import GenerationMode
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.nodes import Node, make_node
 
 # (method, path) of the directory and admin operations, one test each. Any other operation
 # (the federation endpoints, ...) is fuzzed for server errors by

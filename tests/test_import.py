@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from clikit import hn
 from fastapi.testclient import TestClient
+from support.cli import hn
 
 from node.app import create_app
 from node.importer import record_id

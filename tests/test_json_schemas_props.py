@@ -21,12 +21,12 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from conftest import event_body
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import BaseModel, Field, TypeAdapter
 from pydantic import ValidationError as ModelError
+from support.factories import event_body
 from test_json_schemas import NAMES, SPACES, ecma_verdicts, load, signed_as_is, walk
 
 from schemas.event import EventBody, EventKind, EventStatus

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.envelopes import sealed
 
 from federation.keys import from_seed, node_id_for
 from federation.merge import Held, Tip, Verdict, merge
-from federation.signing import header_hash, seal
+from federation.signing import header_hash
 
 KEY = from_seed(bytes([42]) * 32)
 ORIGIN = node_id_for(KEY.public_raw)
@@ -36,7 +37,7 @@ def body(record_id: str, version: int, tag: str = "") -> dict[str, Any]:
     }
 
 
-def sealed(
+def logged(
     seq: int,
     record_id: str,
     version: int,
@@ -46,16 +47,9 @@ def sealed(
     tag: str = "",
     issued_at: str = "2026-02-01T10:00:00Z",
 ) -> dict[str, Any]:
-    return seal(
-        key=KEY,
-        origin=ORIGIN,
-        seq=seq,
-        record_id=record_id,
-        kind="member",
-        version=version,
-        issued_at=issued_at,
-        body=None if deleted else body(record_id, version, tag),
-        prev=prev,
+    content = None if deleted else body(record_id, version, tag)
+    return sealed(
+        KEY, ORIGIN, seq, prev, content, record_id=record_id, version=version, issued_at=issued_at
     )
 
 
@@ -66,7 +60,7 @@ def chain(ops: list[tuple[str, bool]], *, tag: str = "") -> list[dict[str, Any]]
     prev = None
     for seq, (record_id, deleted) in enumerate(ops, start=1):
         versions[record_id] = versions.get(record_id, 0) + 1
-        env = sealed(seq, record_id, versions[record_id], prev=prev, deleted=deleted, tag=tag)
+        env = logged(seq, record_id, versions[record_id], prev=prev, deleted=deleted, tag=tag)
         out.append(env)
         prev = header_hash(env["record"])
     return out
@@ -120,12 +114,12 @@ def test_first_record_as_stub_is_a_stub() -> None:
 
 
 def test_first_record_as_tombstone_applies() -> None:
-    first = sealed(1, X, 1, prev=None, deleted=True)
+    first = logged(1, X, 1, prev=None, deleted=True)
     assert verdict(first, tip=EMPTY) is Verdict.APPLY
 
 
 def test_first_record_with_a_prev_is_equivocation() -> None:
-    bad = sealed(1, X, 1, prev=h(LOG[0]))
+    bad = logged(1, X, 1, prev=h(LOG[0]))
     assert verdict(bad, tip=EMPTY) is Verdict.EQUIVOCATION
 
 
@@ -181,7 +175,7 @@ def test_seq_beyond_tip_plus_one_is_a_gap(tip_seq: int, seq: int) -> None:
 
 
 def test_gap_is_decided_before_the_prev_link() -> None:
-    unrelated = sealed(5, X, 1, prev="sha256:" + "Q" * 43)
+    unrelated = logged(5, X, 1, prev="sha256:" + "Q" * 43)
     assert verdict(unrelated, tip=tip_at(2)) is Verdict.GAP
 
 
@@ -197,12 +191,12 @@ def test_next_seq_with_the_wrong_prev_is_equivocation() -> None:
 
 
 def test_next_seq_with_null_prev_after_a_head_is_equivocation() -> None:
-    env = sealed(2, Y, 1, prev=None)
+    env = logged(2, Y, 1, prev=None)
     assert verdict(env, tip=tip_at(1)) is Verdict.EQUIVOCATION
 
 
 def test_prev_is_checked_before_the_version() -> None:
-    env = sealed(3, X, 1, prev="sha256:" + "Q" * 43)  # would be a duplicate version too
+    env = logged(3, X, 1, prev="sha256:" + "Q" * 43)  # would be a duplicate version too
     assert verdict(env, tip=tip_at(2), current=Held(1, h(env))) is Verdict.EQUIVOCATION
 
 
@@ -223,7 +217,7 @@ def test_same_version_different_hash_is_equivocation() -> None:
     assert verdict(as_stub(env), tip=tip_at(2), current=Held(2, "sha256:x")) is (
         Verdict.EQUIVOCATION
     )
-    tomb = sealed(3, X, 2, prev=h(LOG[1]), deleted=True)
+    tomb = logged(3, X, 2, prev=h(LOG[1]), deleted=True)
     assert verdict(tomb, tip=tip_at(2), current=Held(2, "sha256:x")) is Verdict.EQUIVOCATION
 
 
@@ -231,7 +225,7 @@ def test_same_version_different_hash_is_equivocation() -> None:
 @pytest.mark.parametrize("form", ["full", "stub", "tombstone"])
 def test_lower_version_is_history_never_current(held: int, form: str) -> None:
     """Replaying an older version, in any form, cannot roll the record back."""
-    env = sealed(3, X, 1, prev=h(LOG[1]), deleted=form == "tombstone")
+    env = logged(3, X, 1, prev=h(LOG[1]), deleted=form == "tombstone")
     if form == "stub":
         env = as_stub(env)
     assert verdict(env, tip=tip_at(2), current=Held(held, "sha256:c")) is Verdict.HISTORY
@@ -239,28 +233,28 @@ def test_lower_version_is_history_never_current(held: int, form: str) -> None:
 
 @pytest.mark.parametrize(("held", "version"), [(None, 1), (None, 5), (1, 2), (1, 7), (6, 7)])
 def test_newer_full_version_applies(held: int | None, version: int) -> None:
-    env = sealed(3, X, version, prev=h(LOG[1]))
+    env = logged(3, X, version, prev=h(LOG[1]))
     current = None if held is None else Held(held, "sha256:c")
     assert verdict(env, tip=tip_at(2), current=current) is Verdict.APPLY
 
 
 @pytest.mark.parametrize(("held", "version"), [(None, 1), (None, 5), (1, 2), (6, 7)])
 def test_newer_stub_is_stub(held: int | None, version: int) -> None:
-    env = as_stub(sealed(3, X, version, prev=h(LOG[1])))
+    env = as_stub(logged(3, X, version, prev=h(LOG[1])))
     current = None if held is None else Held(held, "sha256:c")
     assert verdict(env, tip=tip_at(2), current=current) is Verdict.STUB
 
 
 @pytest.mark.parametrize(("held", "version"), [(None, 1), (1, 2), (6, 7)])
 def test_newer_tombstone_applies(held: int | None, version: int) -> None:
-    env = sealed(3, X, version, prev=h(LOG[1]), deleted=True)
+    env = logged(3, X, version, prev=h(LOG[1]), deleted=True)
     assert env["body"] is None
     current = None if held is None else Held(held, "sha256:c")
     assert verdict(env, tip=tip_at(2), current=current) is Verdict.APPLY
 
 
 def test_stub_is_decided_by_the_body_and_the_deleted_flag() -> None:
-    env = sealed(3, X, 2, prev=h(LOG[1]))
+    env = logged(3, X, 2, prev=h(LOG[1]))
     header = env["record"]
     kw: dict[str, Any] = {
         "incoming_hash": h(env),
@@ -292,7 +286,7 @@ def test_merge_is_total_over_the_worked_log() -> None:
 def test_no_rollback_by_replay_after_a_tombstone() -> None:
     """X v1 (seq 1), X v2 deleted (seq 2), then a re-signed X v1 (seq 3): X stays deleted."""
     log = chain([(X, False), (X, True)])
-    stale = sealed(3, X, 1, prev=h(log[1]), tag=" again")
+    stale = logged(3, X, 1, prev=h(log[1]), tag=" again")
     receiver = Receiver()
     assert [receiver.offer(e) for e in [*log, stale]] == [
         Verdict.APPLY,
@@ -329,7 +323,7 @@ def test_withheld_version_stays_a_stub_until_superseded() -> None:
 
 @dataclass
 class Receiver:
-    """A receiver's state for one origin, as node.db.ingest keeps it, without a database."""
+    """A receiver's state for one origin, as node.sync.ingest keeps it, without a database."""
 
     tip: Tip = EMPTY
     log: dict[int, str] = field(default_factory=dict)  # seq -> header hash
@@ -495,7 +489,7 @@ def test_a_fork_never_changes_a_receiver_that_holds_the_chain(
     for seq in range(fork_at + 1, len(ops) + 1):
         rid, deleted = ops[seq - 1]
         versions[rid] = versions.get(rid, 0) + 1
-        env = sealed(
+        env = logged(
             seq, rid, versions[rid], prev=prev, deleted=deleted, issued_at="2026-03-01T00:00:00Z"
         )
         forked.append(env)

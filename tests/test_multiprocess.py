@@ -23,7 +23,6 @@ import re
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +31,18 @@ from typing import Any
 
 import httpx
 import pytest
-from procs import FAST_SYNC, HEALTHNET, NodeProc, Processes, child_env, cli, free_ports, poll_until
-from sqlalchemy import create_engine, text
 from sqlmodel import Session
+from support.databases import BACKENDS, Databases, require_postgres_mark
+from support.procs import (
+    FAST_SYNC,
+    HEALTHNET,
+    NodeProc,
+    Processes,
+    child_env,
+    cli,
+    free_ports,
+    poll_until,
+)
 
 from federation import keys
 from federation.errors import BadSignature
@@ -376,20 +384,14 @@ def six(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Six]:
 
 
 @pytest.fixture
-def two_pg_urls(pg_server: str) -> Iterator[list[str]]:
+def two_pg_urls(request: pytest.FixtureRequest) -> Iterator[list[str]]:
     """Two fresh PostgreSQL databases (as conftest's ``pg_url`` makes one)."""
-    names = ["t_" + uuid.uuid4().hex[:12] for _ in range(2)]
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f"CREATE DATABASE {name}"))
+    require_postgres_mark(request)
+    databases = Databases(request.getfixturevalue("pg_server"))
     try:
-        yield [pg_server.rsplit("/", 1)[0] + "/" + name for name in names]
+        yield [databases.create(), databases.create()]
     finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+        databases.drop_all()
 
 
 @pytest.fixture
@@ -401,9 +403,7 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
 # --- 1. six nodes converge -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_six_nodes_converge(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     if backend == "sqlite":
         six: Six = request.getfixturevalue("six")

@@ -3,8 +3,8 @@
 The hub and Europe are real ``healthnet serve`` processes (SQLite homes, syncing every
 second). Asia is admitted to the hub's roster the real way: its home is made with what
 ``healthnet init`` calls, it is started and ``healthnet roster add`` reads its ``/node``.
-Then the real Asia is stopped and a malicious peer, ``tests/evil_peer.py`` (FastAPI under
-uvicorn, its own process), takes its port. The hub and Europe keep trusting the roster
+Then the real Asia is stopped and a malicious peer, ``tests/support/evil_peer.py`` (FastAPI
+under uvicorn, its own process), takes its port. The hub and Europe keep trusting the roster
 entry and pull from it every second; it serves, stage by stage, crafted envelopes read from
 a JSON file the test rewrites:
 
@@ -31,16 +31,16 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from procs import HOST, Processes, child_env, poll_until, stop_pid
+from support.envelopes import sealed
+from support.procs import HOST, Processes, child_env, poll_until, stop_pid
 from test_multiprocess import Federation, Node, build, member
 
-from federation.signing import header_hash, seal
+from federation.signing import header_hash
 from node.home import load_key
 from node.settings import NodeSettings
 
@@ -48,7 +48,6 @@ pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parent
 STAGE_S = 20.0  # every wait for the hub to react to a stage: poll at most this long
-ISSUED = "2026-11-24T12:30:00Z"
 
 # Words that name crafted members: none of them may ever be listed by the hub (or Europe).
 FORGED, TAMPERED, OUT_OF_SCOPE, EQUIVOCATED, OLD_NAME = (
@@ -65,7 +64,8 @@ NEVER_SHOWN = (FORGED, TAMPERED, OUT_OF_SCOPE, EQUIVOCATED, OLD_NAME)
 
 
 class EvilPeer:
-    """``uvicorn evil_peer:app`` on a given port, fed by a JSON file it re-reads per request."""
+    """``uvicorn support.evil_peer:app`` (app dir ``tests``) on a given port, fed by a JSON
+    file it re-reads per request."""
 
     def __init__(self, root: Path, port: int, node_info: dict[str, Any], roster: int) -> None:
         self.port = port
@@ -109,7 +109,7 @@ class EvilPeer:
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "evil_peer:app",
+                    "support.evil_peer:app",
                     "--app-dir",
                     str(TESTS),
                     "--host",
@@ -212,20 +212,6 @@ def nudge(node: Node, sender: str) -> None:
 def records_of(node: Node, origin: str) -> list[dict[str, Any]]:
     recs: list[dict[str, Any]] = node.get("/federation/records", origin=origin)["records"]
     return recs
-
-
-def sealed(key: Any, origin: str, seq: int, prev: str | None, body: dict[str, Any]) -> Any:
-    return seal(
-        key=key,
-        origin=origin,
-        seq=seq,
-        record_id=str(uuid.uuid4()),
-        kind="member",
-        version=1,
-        issued_at=ISSUED,
-        body=body,
-        prev=prev,
-    )
 
 
 def stolen_replay(v1_full: dict[str, Any]) -> dict[str, Any]:

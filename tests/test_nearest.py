@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from conftest import Clock
-from fedkit import Federation
+from support.clock import Clock
+from support.fedkit import Federation
 
 from schemas.geo import Region, haversine_km
 

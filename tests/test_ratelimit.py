@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Node, make_node, member_body
 from fastapi.testclient import TestClient
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support.clock import Clock
+from support.factories import member_body
+from support.nodes import Node, make_node
+from support.problems import assert_problem
 
 from node import ratelimit
 from node.errors import RateLimited
@@ -186,9 +189,7 @@ def post(node: Node, headers: dict[str, str], client: TestClient | None = None):
 
 
 def assert_429(r, retry_after: int | None = None) -> int:  # type: ignore[no-untyped-def]
-    assert r.status_code == 429, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["status"] == 429
+    assert_problem(r, 429)
     wait = int(r.headers["retry-after"])
     assert wait >= 1
     if retry_after is not None:

@@ -10,13 +10,14 @@ import random
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, event_body, member_body
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.nodes import Node
+from support.problems import assert_problem
 
 from federation.keys import public_key
 from federation.signing import verify_envelope
 from node.db import search
-
-PROBLEM = "application/problem+json"
 
 
 def add(node: Node, **fields: Any) -> str:
@@ -45,15 +46,6 @@ def items(node: Node, **params: Any) -> list[dict[str, Any]]:
 
 def titles(node: Node, **params: Any) -> list[str]:
     return [e["title"] for e in items(node, **params)]
-
-
-def assert_problem(r: Any, status: int, field: str | None = None) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert body["errors"][0]["field"] == field, body
 
 
 # --------------------------------------------------------------------------- upcoming

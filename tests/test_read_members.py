@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, make_node, member_body
+from support.clock import Clock
+from support.factories import member_body
+from support.nodes import Node, make_node
+from support.problems import assert_problem
 
 from federation.canonical import b64url, b64url_decode
 from federation.errors import BadSignature, BodyMismatch
@@ -22,9 +25,6 @@ from federation.keys import generate, public_key
 from federation.signing import verify_envelope
 from node.db import search
 from schemas.geo import EARTH_RADIUS_KM, Region, haversine_km
-
-PROBLEM = "application/problem+json"
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -65,15 +65,6 @@ def walk(node: Node, **params: Any) -> list[dict[str, Any]]:
             return out
         assert body["items"], "a page with a next_cursor must not be empty"
     raise AssertionError("pagination did not end")
-
-
-def assert_problem(r: Any, status: int, field: str | None = None) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert body["errors"][0]["field"] == field, body
 
 
 @pytest.fixture

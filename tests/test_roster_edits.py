@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.envelopes import sealed
+from support.rosters import key, receive, rkey, rnode
 
 from federation.errors import (
     BadSignature,
@@ -21,17 +23,12 @@ from federation.errors import (
     SignatureError,
     UnknownKey,
 )
-from federation.keys import SigningKey, from_seed, node_id_for
+from federation.keys import SigningKey, node_id_for
 from federation.roster import with_node, with_revoked_key, with_rotated_key, with_status
-from federation.signing import seal, verify_envelope
+from federation.signing import verify_envelope
 from federation.trust import Trust, key_valid
 from schemas.geo import Region
 from schemas.roster import KeyStatus, NodeStatus, RosterBody, RosterKey, RosterNode
-
-
-def key(n: int, key_id: str = "ed25519:1") -> SigningKey:
-    return from_seed(bytes([n]) * 32, key_id)
-
 
 HUB_K = key(1)
 EU_K1, EU_K2, EU_K3 = key(2), key(3, "ed25519:2"), key(4, "ed25519:3")
@@ -49,22 +46,6 @@ REGION_BODY = {
     AS: {"region": "asia", "country": "JP"},
     NEW: {"region": "africa", "country": "KE"},
 }
-
-
-def rkey(k: SigningKey, **kw: Any) -> RosterKey:
-    return RosterKey(key_id=k.key_id, public_key=k.public_b64, **kw)
-
-
-def rnode(node_id: str, region: Region, keys: list[RosterKey], **kw: Any) -> RosterNode:
-    return RosterNode(
-        node_id=node_id,
-        name=kw.pop("name", f"node {node_id[-4:]}"),
-        leader="leader",
-        region=region,
-        url=f"http://{node_id}.test",
-        keys=keys,
-        **kw,
-    )
 
 
 def base() -> RosterBody:
@@ -97,25 +78,19 @@ def keys_of(body: RosterBody, node_id: str) -> dict[str, RosterKey]:
 
 
 def signed(signer: SigningKey, origin: str, seq: int) -> dict[str, Any]:
-    return seal(
-        key=signer,
-        origin=origin,
-        seq=seq,
+    return sealed(
+        signer,
+        origin,
+        seq,
+        None if seq == 1 else "sha256:" + "A" * 43,
+        {"name": "A member", "kind": "hospital", **REGION_BODY[origin]},
         record_id="3f2b8c1e-7d4a-4e6b-9c15-2a8e6f0d4b71",
-        kind="member",
-        version=1,
         issued_at="2026-01-01T00:00:00Z",
-        body={"name": "A member", "kind": "hospital", **REGION_BODY[origin]},
-        prev=None if seq == 1 else "sha256:" + "A" * 43,
     )
 
 
 def accept(body: RosterBody, env: dict[str, Any]) -> None:
-    trust = Trust.from_roster(body, 2)
-    header = env["record"]
-    public = trust.key_for(origin=header["origin"], key_id=header["key_id"], seq=header["seq"])
-    verify_envelope(env, public)
-    trust.check_scope(header, env["body"])
+    receive(Trust.from_roster(body, 2), env)
 
 
 # --------------------------------------------------------------------------- with_node
@@ -331,16 +306,16 @@ def test_rotating_the_hub_key() -> None:
     hub2 = key(8, "ed25519:2")
     after = with_rotated_key(base(), HUB, rkey(hub2, from_seq=8))
     trust = Trust.from_roster(after, 3)
-    roster_env = seal(
-        key=HUB_K,
-        origin=HUB,
-        seq=7,
+    roster_env = sealed(
+        HUB_K,
+        HUB,
+        7,
+        "sha256:" + "A" * 43,
+        after.model_dump(mode="json", exclude_none=True),
         record_id="0b7e4d2a-1c3f-4e5a-8b6d-9f0e2a4c6b81",
         kind="roster",
         version=2,
         issued_at="2026-01-01T00:00:00Z",
-        body=after.model_dump(mode="json", exclude_none=True),
-        prev="sha256:" + "A" * 43,
     )
     verify_envelope(roster_env, trust.key_for(origin=HUB, key_id="ed25519:1", seq=7))
     trust.check_scope(roster_env["record"], roster_env["body"])

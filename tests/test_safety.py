@@ -15,38 +15,24 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock, Node, event_body, make_node, member_body
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import event, func, select, text
+from support.clock import Clock
+from support.databases import BACKENDS
+from support.factories import event_body, member_body
+from support.nodes import Node, make_node
+from support.problems import PROBLEM, assert_problem
 
 from federation.canonical import b64url
 from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS, AuditEntry
 from node.errors import ConfigError
 from node.home import load_key
 
-PROBLEM = "application/problem+json"
 RID = "0b9e6c1e-8a1c-4d8e-9d33-6c1a2b3c4d5e"  # a well-formed id that no record has
 
 
 def without(key: str, body: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in body.items() if k != key}
-
-
-def assert_problem(r: httpx.Response, status: int | None = None) -> dict[str, Any]:
-    """An RFC 9457 body with the promised members, whose status matches the response."""
-    assert r.headers.get("content-type", "").startswith(PROBLEM), (r.status_code, r.text)
-    body: dict[str, Any] = r.json()
-    assert isinstance(body.get("type"), str) and body["type"].startswith("urn:healthnet:problem:")
-    assert isinstance(body.get("title"), str) and body["title"]
-    assert isinstance(body.get("detail"), str) and body["detail"]
-    assert body.get("status") == r.status_code
-    if status is not None:
-        assert r.status_code == status, r.text
-    if r.status_code == 422:
-        assert body["errors"], body
-        for err in body["errors"]:
-            assert set(err) == {"field", "reason"} and err["field"] and err["reason"]
-    return body
 
 
 # --- a table of bad requests -----------------------------------------------------------------
@@ -471,14 +457,7 @@ def server_errors(node: Node, requests: list[tuple[str, dict[str, Any]]]) -> lis
     return failed
 
 
-@pytest.mark.parametrize(
-    "database_url",
-    [
-        "sqlite",
-        "postgres",
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_counters_up_to_2_53_are_not_server_errors(node: Node) -> None:
     node.client.post("/admin/members", json=member_body(), headers=node.editor)
     requests = [*big_integer_requests(node, 2**31), *big_integer_requests(node, 2**53 - 1)]
@@ -500,7 +479,7 @@ NUL_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_nul_characters_are_not_a_server_error(node: Node) -> None:
     failed = []
     for method, path, kwargs in NUL_REQUESTS:

@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import Result
-from conftest import member_body
+from support.databases import BACKENDS
+from support.factories import member_body
 from typer.testing import CliRunner
 
 from node.cli import app
@@ -58,7 +59,7 @@ def wait_until_up(proc: subprocess.Popen[bytes], base: str, log: Path) -> httpx.
     pytest.fail(f"node never answered /healthz ({last!r}):\n{log.read_text()}")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_serve_a_real_node(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     assert HEALTHNET.is_file(), f"{HEALTHNET} is not installed"
     port = free_port()

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from support.envelopes import sealed
 
 from federation.canonical import b64url, canonical_bytes, sha256_tag
 from federation.errors import BadSignature, BodyMismatch, SignatureError, WireFormatError
@@ -72,7 +73,8 @@ def _seal(key: SigningKey, body: dict[str, Any] | None = BODY, **kw: Any) -> dic
     args.update(kw)
     if args["seq"] == 1 and "prev" not in kw:
         args["prev"] = None
-    return seal(key=key, body=body, **args)
+    origin, seq, prev = args.pop("origin"), args.pop("seq"), args.pop("prev")
+    return sealed(key, origin, seq, prev, body, **args)
 
 
 # --- seal ---------------------------------------------------------------------------------

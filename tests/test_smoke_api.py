@@ -1,6 +1,7 @@
 """A first end-to-end pass over the node API on both backends."""
 
-from conftest import Node, member_body
+from support.factories import member_body
+from support.nodes import Node
 
 
 def test_create_search_update_delete(node: Node) -> None:

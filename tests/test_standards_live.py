@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import icalendar
 import pytest
-from demokit import Demo
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from jsonschema import Draft202012Validator
+from support.demo import Demo
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import Clock, member_body
 from sqlalchemy import select, text
 from sqlmodel import Session, SQLModel
+from support.clock import Clock
+from support.factories import member_body
 
 from federation import keys
 from federation.signing import verify_envelope

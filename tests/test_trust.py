@@ -14,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given
 from hypothesis import strategies as st
+from support.envelopes import sealed
+from support.rosters import key, receive, rkey, rnode
 
 from federation.errors import (
     BadSignature,
@@ -23,13 +25,13 @@ from federation.errors import (
     UnknownKey,
     WireFormatError,
 )
-from federation.keys import SigningKey, from_seed, node_id_for
-from federation.signing import seal, verify_envelope
+from federation.keys import SigningKey, node_id_for
+from federation.signing import verify_envelope
 from federation.trust import Trust, key_valid
 from schemas.event import EventBody
 from schemas.geo import Region
 from schemas.member import MemberBody
-from schemas.roster import KeyStatus, NodeStatus, RosterBody, RosterKey, RosterNode
+from schemas.roster import KeyStatus, NodeStatus, RosterBody, RosterKey
 
 ISSUED = "2026-01-15T08:30:00Z"
 RID = "3f2b8c1e-7d4a-4e6b-9c15-2a8e6f0d4b71"
@@ -43,10 +45,6 @@ COUNTRY = {
     Region.OCEANIA: "AU",
     Region.SOUTH_AMERICA: "BR",
 }
-
-
-def key(n: int, key_id: str = "ed25519:1") -> SigningKey:
-    return from_seed(bytes([n]) * 32, key_id)
 
 
 def raw(public: Any) -> bytes:
@@ -71,22 +69,6 @@ OC = node_id_for(OC_K1.public_raw)
 SA = node_id_for(SA_K1.public_raw)
 XX = node_id_for(XX_K1.public_raw)
 NOBODY = node_id_for(STRANGER.public_raw)
-
-
-def rkey(k: SigningKey, **kw: Any) -> RosterKey:
-    return RosterKey(key_id=k.key_id, public_key=k.public_b64, **kw)
-
-
-def rnode(node_id: str, region: Region, keys: list[RosterKey], **kw: Any) -> RosterNode:
-    return RosterNode(
-        node_id=node_id,
-        name=f"node {node_id[-4:]}",
-        leader="leader",
-        region=region,
-        url=f"http://{node_id}.test",
-        keys=keys,
-        **kw,
-    )
 
 
 def roster() -> RosterBody:
@@ -171,25 +153,9 @@ def envelope(
 ) -> dict[str, Any]:
     if body is None and not tombstone:
         body = member(Region.EUROPE)
-    return seal(
-        key=signer,
-        origin=origin,
-        seq=seq,
-        record_id=RID,
-        kind=kind,
-        version=1,
-        issued_at=ISSUED,
-        body=None if tombstone else body,
-        prev=None if seq == 1 else FAKE_PREV,
-    )
-
-
-def accept(trust: Trust, env: dict[str, Any]) -> None:
-    """What a receiver does with one envelope, in the documented order."""
-    header = env["record"]
-    public = trust.key_for(origin=header["origin"], key_id=header["key_id"], seq=header["seq"])
-    verify_envelope(env, public)
-    trust.check_scope(header, env["body"])
+    prev = None if seq == 1 else FAKE_PREV
+    body = None if tombstone else body
+    return sealed(signer, origin, seq, prev, body, record_id=RID, kind=kind, issued_at=ISSUED)
 
 
 # --------------------------------------------------------------------------- key_for: accepted
@@ -268,7 +234,7 @@ def test_refused_records_never_reach_the_signature(
     signer = SigningKey(key_id, signer.private)
     env = envelope(signer, origin=origin, seq=max(seq, 1))
     with pytest.raises(error):
-        accept(TRUST, env)
+        receive(TRUST, env)
 
 
 def test_errors_name_origin_and_key_id() -> None:
@@ -304,13 +270,13 @@ def test_another_nodes_key_under_this_origin_is_a_bad_signature() -> None:
     with pytest.raises(BadSignature):
         verify_envelope(forged, public)
     with pytest.raises(BadSignature):
-        accept(TRUST, forged)
+        receive(TRUST, forged)
 
 
 def test_hub_key_does_not_sign_for_a_regional_node() -> None:
     forged = envelope(HUB_K1, origin=EU, seq=3)
     with pytest.raises(BadSignature):
-        accept(TRUST, forged)
+        receive(TRUST, forged)
 
 
 def test_rotated_out_key_presented_under_the_new_key_id_is_a_bad_signature() -> None:
@@ -318,32 +284,32 @@ def test_rotated_out_key_presented_under_the_new_key_id_is_a_bad_signature() -> 
     signature does not."""
     forged = envelope(SigningKey("ed25519:2", EU_K1.private), origin=EU, seq=50)
     with pytest.raises(BadSignature):
-        accept(TRUST, forged)
+        receive(TRUST, forged)
     # and under its own id it is refused before the signature is looked at
     old = envelope(EU_K1, origin=EU, seq=50)
     with pytest.raises(RevokedKey):
-        accept(TRUST, old)
+        receive(TRUST, old)
 
 
 def test_key_id_of_another_node_with_that_nodes_key_is_unknown() -> None:
     """Europe's key 2 (a real, listed key) signing a record of Asia: Asia has no key 2."""
     forged = envelope(EU_K2, origin=AS, seq=50, body=member(Region.ASIA))
     with pytest.raises(UnknownKey):
-        accept(TRUST, forged)
+        receive(TRUST, forged)
 
 
 def test_a_stranger_signing_under_a_listed_origin_is_a_bad_signature() -> None:
     forged = envelope(STRANGER, origin=AS, seq=2, body=member(Region.ASIA))
     with pytest.raises(BadSignature):
-        accept(TRUST, forged)
+        receive(TRUST, forged)
 
 
 def test_changing_the_origin_of_a_signed_record_breaks_it() -> None:
     env = envelope(AS_K1, origin=AS, seq=2, body=member(Region.ASIA))
-    accept(TRUST, env)
+    receive(TRUST, env)
     moved = {**env, "record": {**env["record"], "origin": EU}}
     with pytest.raises(BadSignature):
-        accept(TRUST, moved)
+        receive(TRUST, moved)
 
 
 # --------------------------------------------------------------------------- key_valid
@@ -487,7 +453,7 @@ def test_pinned_trusts_only_the_hub_key() -> None:
     public = trust.key_for(origin=HUB, key_id="ed25519:1", seq=1)
     assert raw(public) == HUB_K1.public_raw
     roster_env = envelope(HUB_K1, origin=HUB, seq=1, kind="roster", body={"hub": HUB})
-    accept(trust, roster_env)
+    receive(trust, roster_env)
     # nothing else: not the hub's next key, not any other node
     with pytest.raises(UnknownKey):
         trust.key_for(origin=HUB, key_id="ed25519:2", seq=2)
@@ -501,7 +467,7 @@ def test_pinned_default_url_and_other_key_gives_other_hub() -> None:
     assert trust.node(EU).url == "http://hub.invalid"
     forged = envelope(HUB_K1, origin=EU, seq=1, kind="roster", body={"hub": EU})
     with pytest.raises(BadSignature):
-        accept(trust, forged)
+        receive(trust, forged)
 
 
 @pytest.mark.parametrize("bad", ["", "not base64!", HUB_K1.public_b64 + "=", "AAAA"])
@@ -537,10 +503,10 @@ def test_scope_matrix(make: Any, node_region: Region, body_region: Region) -> No
     kind = make.__name__
     env = envelope(signer, origin=origin, seq=2, kind=kind, body=make(body_region))
     if node_region is body_region:
-        accept(SCOPE_TRUST, env)
+        receive(SCOPE_TRUST, env)
     else:
         with pytest.raises(OutOfScope) as info:
-            accept(SCOPE_TRUST, env)
+            receive(SCOPE_TRUST, env)
         assert info.value.origin == origin
         assert body_region.value in str(info.value)
 
@@ -558,7 +524,7 @@ def test_tombstones_pass_scope(kind: str, region: Region) -> None:
     origin, signer = SCOPE_NODES[region]
     env = envelope(signer, origin=origin, seq=4, kind=kind, tombstone=True)
     assert env["body"] is None and env["record"]["deleted"] is True
-    accept(SCOPE_TRUST, env)
+    receive(SCOPE_TRUST, env)
 
 
 @pytest.mark.parametrize(
@@ -602,15 +568,15 @@ def test_hub_roster_scope_ignores_the_body_region() -> None:
     """A roster is not regional: the hub (North America) may list nodes of every region."""
     body = roster().model_dump(mode="json", exclude_none=True)
     env = envelope(HUB_K1, origin=HUB, seq=1, kind="roster", body=body)
-    accept(TRUST, env)
+    receive(TRUST, env)
 
 
 def test_hub_is_regional_for_members() -> None:
     ok = envelope(HUB_K1, origin=HUB, seq=2, body=member(Region.NORTH_AMERICA))
-    accept(TRUST, ok)
+    receive(TRUST, ok)
     bad = envelope(HUB_K1, origin=HUB, seq=3, body=member(Region.EUROPE))
     with pytest.raises(OutOfScope):
-        accept(TRUST, bad)
+        receive(TRUST, bad)
 
 
 def test_scope_of_an_unknown_origin_is_unknown_key() -> None:
@@ -632,6 +598,6 @@ def test_scope_follows_the_roster_region_not_the_key() -> None:
     )
     trust = Trust.from_roster(moved, 8)
     asian = envelope(EU_K1, origin=EU, seq=2, body=member(Region.ASIA))
-    accept(trust, asian)
+    receive(trust, asian)
     with pytest.raises(OutOfScope):
-        accept(TRUST, asian)
+        receive(TRUST, asian)

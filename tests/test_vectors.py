@@ -21,6 +21,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from support.envelopes import vector_envelope
 
 from federation import errors
 from federation.canonical import canonical_bytes
@@ -47,10 +48,6 @@ RFC8032_TEST1_PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68
 
 def _ids(cases: list[dict[str, Any]]) -> list[str]:
     return [case["name"] for case in cases]
-
-
-def _envelope(case: dict[str, Any]) -> dict[str, Any]:
-    return {"record": case["header"], "body": case["body"], "sig": case["sig"]}
 
 
 def test_vector_file_covers_the_documented_cases() -> None:
@@ -153,7 +150,7 @@ def test_seal_reproduces_the_signature(case: dict[str, Any]) -> None:
 def test_valid_vectors_verify(case: dict[str, Any]) -> None:
     assert case["public_key"] == KEY["public_key"]
     assert case["node_id"] == KEY["node_id"] == case["header"]["origin"]
-    envelope = _envelope(case)
+    envelope = vector_envelope(case)
     verify_envelope(envelope, public_key(case["public_key"]))
     parsed = Envelope.model_validate_json(json.dumps(envelope, ensure_ascii=False))
     assert parsed.record.model_dump() == case["header"]
@@ -162,7 +159,7 @@ def test_valid_vectors_verify(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", VALID, ids=_ids(VALID))
 def test_valid_vectors_fail_under_another_key(case: dict[str, Any]) -> None:
     with pytest.raises(errors.BadSignature):
-        verify_envelope(_envelope(case), public_key(VECTORS["other_key"]["public_key"]))
+        verify_envelope(vector_envelope(case), public_key(VECTORS["other_key"]["public_key"]))
 
 
 @pytest.mark.parametrize("case", SIGNATURE_CASES, ids=_ids(SIGNATURE_CASES))
@@ -326,22 +323,22 @@ def test_independent_recipe_verifies_valid_vectors(case: dict[str, Any]) -> None
 
     seq = case["header"]["seq"]
     previous = CHAIN[seq - 2]["header"] if seq > 1 else None
-    _independent_verify(_envelope(case), case["public_key"], previous)
+    _independent_verify(vector_envelope(case), case["public_key"], previous)
 
 
 def test_independent_recipe_verifies_the_chain_link_by_link() -> None:
     previous = None
     for case in CHAIN:
-        _independent_verify(_envelope(case), case["public_key"], previous)
+        _independent_verify(vector_envelope(case), case["public_key"], previous)
         assert _independent_header_hash(case["header"]) == case["header_hash"]
         previous = case["header"]
     # Dropping a record breaks the chain: seq 3 does not link to seq 1.
     with pytest.raises(ValueError):
-        _independent_verify(_envelope(CHAIN[2]), KEY["public_key"], CHAIN[0]["header"])
+        _independent_verify(vector_envelope(CHAIN[2]), KEY["public_key"], CHAIN[0]["header"])
     # Swapping two records breaks it too.
     swapped = {**CHAIN[1]["header"], "seq": 3}
     with pytest.raises(ValueError, match="chain is broken"):
-        _independent_verify(_envelope(CHAIN[3]), KEY["public_key"], swapped)
+        _independent_verify(vector_envelope(CHAIN[3]), KEY["public_key"], swapped)
 
 
 @pytest.mark.parametrize("case", INVALID, ids=_ids(INVALID))

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, Node, add_event, add_member, make_node, member_body
-from fedkit import Federation
 from sqlalchemy import update
 from sqlmodel import Session
+from support.clock import Clock
+from support.factories import add_event, add_member, member_body
+from support.fedkit import Federation
+from support.nodes import Node, make_node
 
 from node.db.tables import RECORDS
 from node.web import pages

@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import Clock, Node, event_body, member_body
-from fedkit import Federation, FedNode, settle
 from sqlmodel import Session
+from support.clock import Clock
+from support.factories import event_body, member_body
+from support.fedkit import Federation, FedNode, settle
+from support.nodes import Node
 
 from node import operator
 from node.db.engine import writer

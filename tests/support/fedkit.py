@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import Clock
 from fastapi import FastAPI
 from sqlmodel import Session
 
@@ -24,6 +23,8 @@ from node.home import init_home
 from node.settings import NodeSettings
 from node.sync import Sync
 from schemas.geo import Region
+
+from .clock import Clock
 
 
 async def settle() -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from conftest import Node
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.organization import Organization
+
+from .nodes import Node
 
 FHIR_JSON = "application/fhir+json"
 MODELS: dict[str, Any] = {
