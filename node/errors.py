@@ -1,50 +1,7 @@
 """The node's branches of the exception tree (the root is ``federation.errors``).
 
-The whole tree, as ``federation.errors`` draws it too (``tests/test_errors.py`` checks
-that both drawings are the same and name every class)::
-
-    HealthnetError
-    ├── WireFormatError            malformed input: names the field and the reason
-    │   └── MalformedPage          a page of records that breaks the page rules
-    ├── SignatureError             a record that must not be stored
-    │   ├── BadSignature           the bytes were not signed by that key
-    │   ├── BodyMismatch           the body is not the one the header's body_hash commits to
-    │   ├── UnknownKey             no such key for that origin (or not the pinned hub key)
-    │   ├── RevokedKey             the key was revoked or not valid for that record
-    │   └── OutOfScope             the origin may not publish that record
-    ├── PeerError                  a peer could not be synced with (it is backed off)
-    │   ├── PeerUnreachable        connection refused, timed out, reset
-    │   └── PeerBadResponse        an HTTP error, a body that is not the protocol, too large
-    ├── RosterError                a roster edit the hub refuses
-    │   ├── AlreadyListed          the node, or that key of the node, is listed already
-    │   ├── NotInRoster            no such node in the roster, or no such key of a node
-    │   ├── KeyOrderError          a new key must start after every key already listed
-    │   ├── HubStaysActive         the hub cannot suspend or revoke itself
-    │   ├── IdentityMismatch       a node presents another key (or node id) than expected
-    │   └── InvalidRoster          the edited roster would fail its own validation
-    ├── ConfigError                (node.errors) a node home or file that cannot be used
-    ├── InvalidInput               (node.errors) one or more (field, reason) pairs
-    ├── Unauthorized               (node.errors) no or unknown bearer token
-    ├── Forbidden                  (node.errors) the caller may not do that
-    │   └── NotTheHub              only the hub edits and publishes the roster
-    ├── NotFound                   (node.errors)
-    │   ├── UnknownRecord          no member or event of that id
-    │   └── NoRoster               this node holds no roster (yet)
-    ├── Conflict                   (node.errors) stale version, or an id of another kind
-    ├── PayloadTooLarge            (node.errors)
-    ├── RateLimited                (node.errors) carries retry_after seconds
-    ├── NodeUnreachable            (node.errors) a node the CLI talks to did not answer
-    ├── StorageError               (node.errors) internal: a storage invariant broken
-    │   ├── MissingSequence        an origin without its sequence row
-    │   └── UnknownKind            a record kind with no search projection
-    └── FhirError                  (node.fhir.errors) answered as an OperationOutcome
-        ├── FhirInvalidParameter   a malformed parameter value or cursor
-        ├── FhirUnsupportedParameter  a parameter, modifier or _type not supported
-        ├── FhirUnsupportedFormat  a _format other than JSON
-        ├── FhirNotServed          a resource type or path with no FHIR interaction
-        ├── FhirNotFound           no such resource
-        ├── FhirDeleted            the resource was deleted
-        └── FhirMethodNotAllowed   any method but a read; carries the allowed methods
+The whole tree is drawn once, in ``federation.errors`` (``tests/test_errors.py`` checks the
+drawing against the classes defined here, there and in ``node.fhir.errors``).
 
 Raise the leaf that says what went wrong; ``node.problems`` alone decides the HTTP status
 and the answer's dialect (problem+json, OperationOutcome or HTML page). The leaves marked

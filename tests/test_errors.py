@@ -2,7 +2,7 @@
 
 Static checks over the source: every ``raise`` in ``node/`` and ``federation/`` names a
 class of the tree that has a status (or is documented internal), every leaf has a status
-other than 500 unless it is internal, and the tree both module docstrings draw is the
+other than 500 unless it is internal, and the tree federation.errors draws is the
 tree the code defines. Then the dialects, over HTTP: a path no route takes is an HTML page
 for a browser, a problem for an API client, an OperationOutcome under /fhir.
 """
@@ -181,9 +181,9 @@ def _drawing(doc: str | None) -> list[tuple[int, str]]:
     return drawn
 
 
-def test_both_docstrings_draw_the_whole_tree_as_the_code_defines_it() -> None:
+def test_the_docstring_draws_the_whole_tree_as_the_code_defines_it() -> None:
     drawn = _drawing(federation_errors.__doc__)
-    assert drawn == _drawing(node_errors.__doc__), "the two drawings differ"
+    assert "federation.errors" in str(node_errors.__doc__), "node.errors points to the drawing"
     classes = {c.__name__: c for c in _tree() if not c.__name__.startswith("_")}
     assert sorted(name for _, name in drawn) == sorted(classes), "drawn ≠ defined"
     parents: list[str] = []
