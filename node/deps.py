@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from federation.provenance import KeyRing
 from node import audit, tokens
 from node.db.engine import writer
 from node.db.tables import ApiToken
@@ -48,6 +49,17 @@ def get_nudger(request: Request) -> Nudger:
 TrustDep = Annotated[TrustBook, Depends(get_trust)]
 PeersDep = Annotated[PeerBook, Depends(get_peers)]
 NudgerDep = Annotated[Nudger, Depends(get_nudger)]
+
+
+def get_keys(runtime: RuntimeDep, trust: TrustDep) -> KeyRing:
+    """The keys stored signatures are re-checked against on read: this node's own and the
+    roster's, as this process trusts it now. The FHIR view and the web pages both take
+    this one ring, so they report the same status and standing for a record."""
+    key = runtime.key
+    return KeyRing(own=(runtime.settings.node_id, key.key_id, key.public_b64), trust=trust.current)
+
+
+KeysDep = Annotated[KeyRing, Depends(get_keys)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:

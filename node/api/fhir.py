@@ -20,17 +20,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 from starlette.types import Receive, Scope, Send
 
-from node.deps import RuntimeDep, SessionDep, TrustDep
+from federation.provenance import KeyRing
+from node.deps import KeysDep, RuntimeDep, SessionDep
 from node.fhir import bundles, params, queries, resources
 from node.fhir.errors import FhirDeleted, FhirMethodNotAllowed, FhirNotFound, FhirNotServed
 from node.fhir.params import ID_PATTERN
-from node.fhir.provenance import KeyRing
 from node.problems import fhir_response
 from node.runtime import Runtime
 from schemas.instants import format_utc
@@ -82,18 +82,6 @@ def _base(runtime: Runtime) -> str:
     """Absolute URLs use the node's public URL, as its envelope links do, so links stay
     right behind a proxy that rewrites the Host header."""
     return runtime.settings.url.rstrip("/") + "/fhir"
-
-
-def key_ring(runtime: RuntimeDep, trust: TrustDep) -> KeyRing:
-    """The keys signatures are re-checked against on every read: this node's own and the
-    roster's, as this process trusts it now."""
-    key = runtime.key
-    return KeyRing(
-        own=(runtime.settings.node_id, key.key_id, key.public_b64), trust=trust.current
-    )
-
-
-KeysDep = Annotated[KeyRing, Depends(key_ring)]
 
 
 def _resource_type(rtype: str) -> str:

@@ -193,3 +193,14 @@ def digest_elements(
     for header in rows:
         data = json.loads(header)
         yield digest.element(data["id"], data["version"], sha256_tag(header.encode()))
+
+
+def current_signed(session: Session, *, record_id: str) -> tuple[str, str | None, str] | None:
+    """(canonical header, canonical body or None, sig) of a record's current version, as
+    stored: what a read-time re-check (federation.provenance.check) takes."""
+    row = session.execute(
+        select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig).where(
+            RECORDS.c.record_id == record_id, RECORDS.c.current.is_(True)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])

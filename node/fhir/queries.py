@@ -32,9 +32,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from federation import provenance
 from node.db.tables import ENTRIES, RECORDS
 from node.db.text import fold, tokens
-from node.fhir import provenance
 from node.fhir.dates import DateTest
 from node.fhir.params import Search, Text
 from node.fhir.resources import Provenance, Version
@@ -75,8 +75,9 @@ class Stored:
         return None if self.body is None else dict(json.loads(self.body))
 
     def version_of(self, keys: provenance.KeyRing, node_url: str) -> Version:
-        header = json.loads(self.header)
-        status = provenance.status(keys, header, self.header, self.sig, self.body)
+        checked = provenance.check(
+            keys, header_text=self.header, sig=self.sig, body_text=self.body
+        )
         return Version(
             record_id=self.record_id,
             version=self.version,
@@ -84,10 +85,11 @@ class Stored:
             provenance=Provenance(
                 origin=self.origin,
                 seq=self.seq,
-                key_id=str(header.get("key_id")),
-                signature=status,
+                key_id=checked.key_id,
+                signature=checked.status.value,
                 received_at=self.received_at,
                 envelope_url=f"{node_url}/records/{self.record_id}",
+                standing=checked.standing.value,
             ),
         )
 

@@ -53,9 +53,12 @@ class Provenance:
     origin: str  # node id of the signing origin
     seq: int  # the origin's sequence number of this version
     key_id: str  # which of the origin's keys signed it
-    signature: str  # "verified", "failed" or "unverifiable" (see provenance.py)
+    signature: str  # "verified", "failed" or "unverifiable" (federation/provenance.py)
     received_at: str  # when this node stored it (the clock `_since` compares against)
     envelope_url: str  # where the signed envelope can be fetched for offline checks
+    # The origin's roster standing now: "active", or "suspended", "revoked", "unlisted".
+    # A suspended origin's held records still verify; readers are told it beside them.
+    standing: str = "active"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ def provenance_extension(p: Provenance) -> dict[str, Any]:
             {"url": "signature", "valueCode": p.signature},
             {"url": "received", "valueInstant": p.received_at},
             {"url": "envelope", "valueUrl": p.envelope_url},
+            # Only when it is news: an active origin is the normal case.
+            *([{"url": "originStatus", "valueCode": p.standing}] if p.standing != "active" else []),
         ],
     }
 

@@ -24,13 +24,14 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlmodel import Session
 
-from federation.errors import HealthnetError
-from federation.signing import verify_envelope
+from federation import provenance
+from federation.provenance import Check, KeyRing
 from node.api.reads import item, normal_language
+from node.db import log
 from node.db.search import ROW_COLUMNS, Page, search, to_row
 from node.db.search import Query as Search
-from node.db.tables import ENTRIES, RECORDS
-from node.deps import get_peers, get_trust
+from node.db.tables import ENTRIES
+from node.deps import KeysDep, get_peers, get_trust
 from node.errors import UnknownRecord
 from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
@@ -127,35 +128,15 @@ def _node_name(request: Request, origin: str) -> str | None:
     return None if node is None else str(node.name)
 
 
-def verify_stored(request: Request, session: Session, record_id: str) -> dict[str, Any]:
-    """Verify the current stored envelope of a record against its origin's key."""
-    runtime = runtime_of(request)
-    row = session.execute(
-        select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig).where(
-            RECORDS.c.record_id == record_id, RECORDS.c.current.is_(True)
-        )
-    ).first()
-    if row is None:
-        return {"ok": False, "detail": "no signed record is stored for this entry"}
-    try:
-        header = json.loads(row.header)
-        envelope = {
-            "record": header,
-            "body": None if row.body is None else json.loads(row.body),
-            "sig": row.sig,
-        }
-        origin, key_id, seq = str(header["origin"]), str(header["key_id"]), int(header["seq"])
-        trust = get_trust(request).current
-        if origin == runtime.settings.node_id and key_id == runtime.key.key_id:
-            public = runtime.key.private.public_key()
-        elif trust is not None:
-            public = trust.key_for(origin=origin, key_id=key_id, seq=seq)
-        else:
-            return {"ok": False, "detail": f"no roster holds the key {key_id} of {origin}"}
-        verify_envelope(envelope, public)
-    except (HealthnetError, ValueError, KeyError, TypeError) as exc:
-        return {"ok": False, "detail": f"signature NOT verified: {exc}"}
-    return {"ok": True, "key_id": key_id, "origin": origin, "seq": seq}
+def verify_stored(session: Session, keys: KeyRing, record_id: str) -> Check | None:
+    """Re-check the current stored version of a record, as the FHIR view does (one
+    function, so the page and FHIR agree, on a suspended origin too); None when no signed
+    version is stored for it."""
+    stored = log.current_signed(session, record_id=record_id)
+    if stored is None:
+        return None
+    header, body, sig = stored
+    return provenance.check(keys, header_text=header, sig=sig, body_text=body)
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -190,7 +171,7 @@ def directory(request: Request, session: Db) -> HTMLResponse:
 
 
 @router.get("/m/{member_id}", response_class=HTMLResponse)
-def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
+def member_page(member_id: str, request: Request, session: Db, keys: KeysDep) -> HTMLResponse:
     member = _entry(session, "member", member_id) if RECORD_ID.match(member_id) else None
     if member is None:
         raise UnknownRecord("member", member_id)
@@ -213,7 +194,7 @@ def member_page(member_id: str, request: Request, session: Db) -> HTMLResponse:
             "title": member["name"],
             "m": member,
             "origin_name": _node_name(request, member["origin"]),
-            "check": verify_stored(request, session, member_id),
+            "check": verify_stored(session, keys, member_id),
             "events": [event_view(item(r, "event")) for r in upcoming.rows],
             "feed": subscribe_links(runtime.settings.url, FeedFilters(organizer=member_id).path()),
         },

@@ -15,7 +15,7 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from federation.roster import with_node
+from federation.roster import with_node, with_status
 from node import roster, tokens
 from node.app import create_app
 from node.db.engine import writer
@@ -23,6 +23,7 @@ from node.home import init_home
 from node.settings import NodeSettings
 from node.sync import Sync
 from schemas.geo import Region
+from schemas.roster import NodeStatus
 
 from .clock import Clock
 
@@ -158,6 +159,22 @@ class Federation:
                 settings=hub.settings,
                 key=runtime.key,
                 body=with_node(body, entry),
+                now=self.clock(),
+            )
+            session.commit()
+        hub.sync.trust.reload()
+
+    def set_status(self, node: FedNode, status: NodeStatus) -> None:
+        """The hub operator suspends, revokes or restores a node (`healthnet roster ...`)."""
+        hub = self.hub
+        runtime = hub.app.state.runtime
+        with Session(writer(runtime.engine)) as session:
+            body, _ = roster.current(session, hub=hub.node_id)  # type: ignore[misc]
+            roster.publish_roster(
+                session,
+                settings=hub.settings,
+                key=runtime.key,
+                body=with_status(body, node.node_id, status),
                 now=self.clock(),
             )
             session.commit()
