@@ -78,6 +78,12 @@ def test_init_prints_identity_and_writes_a_private_key(tmp_path: Path) -> None:
     assert config["url"] == URL
     assert "database_url" not in config  # SQLite in the home by default
     assert (home / "node.db").is_file()
+    # It holds token hashes and the audit log: as private as the key, and so are the
+    # WAL files SQLite adds beside it once the node has written.
+    assert _mode(home / "node.db") == 0o600
+    for extra in ("node.db-wal", "node.db-shm"):
+        if (home / extra).exists():
+            assert _mode(home / extra) == 0o600
 
     # The printed key is the key on disk, and the node id is derived from it.
     key = load_key(NodeSettings.load(home))

@@ -7,9 +7,12 @@ the lock up front rather than deadlocking on a read-to-write upgrade.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
 WRITE = {"healthnet_write": True}
@@ -17,6 +20,7 @@ WRITE = {"healthnet_write": True}
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        _private_file(url)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
@@ -25,6 +29,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_file(url: str) -> None:
+    """Create a new SQLite file as 0600 before SQLite does (it would follow the umask,
+    usually 0644): the database holds token hashes and the audit log. SQLite gives its
+    -wal and -shm files the main file's mode, so they follow."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir() and not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # another process created it first: fine, it is that one's mode
 
 
 def _sqlite_setup(engine: Engine) -> None:
