@@ -134,6 +134,7 @@ def test_network_counts_members_and_upcoming_events_per_region(node: Node) -> No
     assert html.count("<path ") > 150 and 'src="/static/world.js"' in html
     assert "http://" not in html.split("<body>")[1].replace(node.settings.url, "")
     assert c.get("/static/world.js").status_code == 200
+    assert f"{len(Region)} regions, served by 1 node." in " ".join(html.split())
 
 
 # --- /network across an in-process federation ----------------------------------------------
