@@ -25,7 +25,8 @@ from node.problems import BodyLimit, document, install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import build as build_sync
-from node.web import pages, world
+from node.web import apidocs, pages, world
+from node.web.headers import SecurityHeaders
 
 
 def create_app(
@@ -94,6 +95,8 @@ def create_app(
         summary="A node of the Health Social Media Network's federated directory",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by node.web.apidocs from shipped assets, not a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.sync = sync
@@ -101,6 +104,7 @@ def create_app(
     install(app)
     document(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     for router in (
         meta.router,
         calendar.router,  # /events.ics etc., ahead of the /events and /members routers
@@ -121,5 +125,6 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(world.router)  # /world and /nearest
     app.include_router(network.router)  # GET /network, which /world polls
+    apidocs.mount(app)  # /docs, /redoc and /static/apidocs, ahead of /static
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app
