@@ -356,10 +356,7 @@ def test_federated_records_carry_their_origin_and_verify_on_the_receiving_node(
         try:
             hub = fed.add("hub", Region.NORTH_AMERICA, hub=True, name="Mayo Clinic")
             eu = fed.add("europe", Region.EUROPE, name="Radboud UMC")
-            async with eu.client() as client:
-                r = await client.post("/admin/members", json=member_body(), headers=eu.editor)
-                assert r.status_code == 201, r.text
-                mid = r.json()["id"]
+            mid = await fed.post(eu, "/admin/members", member_body())
             clock.advance(hours=2)
             async with hub.client() as client:
                 before = validate((await client.get("/fhir/_history")).json())

@@ -27,10 +27,7 @@ def test_a_suspended_origins_record_verifies_and_both_views_say_suspended(
         try:
             hub = fed.add("hub", Region.NORTH_AMERICA, hub=True, name="Mayo Clinic")
             eu = fed.add("europe", Region.EUROPE, name="Radboud UMC")
-            async with eu.client() as client:
-                r = await client.post("/admin/members", json=member_body(), headers=eu.editor)
-                assert r.status_code == 201, r.text
-                mid = r.json()["id"]
+            mid = await fed.post(eu, "/admin/members", member_body())
             await fed.converge()
 
             async def views() -> tuple[dict[str, object], str]:

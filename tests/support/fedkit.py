@@ -7,6 +7,7 @@ node "down" (connection refused) to simulate partitions. No sockets are opened.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from node.home import init_home
 from node.settings import NodeSettings
 from node.sync import Sync
 from schemas.geo import Region
-from schemas.roster import NodeStatus
+from schemas.roster import NodeStatus, RosterBody
 
 from .clock import Clock
 
@@ -149,36 +150,31 @@ class Federation:
 
     def admit(self, node: FedNode) -> None:
         """The hub operator adds the node to the roster (what `healthnet roster add` does)."""
+        entry = roster.self_entry(node.settings, node.app.state.runtime.key)
+        self._edit_roster(lambda body: with_node(body, entry))
+
+    def set_status(self, node: FedNode, status: NodeStatus) -> None:
+        """The hub operator suspends, revokes or restores a node (`healthnet roster ...`)."""
+        self._edit_roster(lambda body: with_status(body, node.node_id, status))
+
+    def _edit_roster(self, edit: Callable[[RosterBody], RosterBody]) -> None:
+        """Publish the hub's next roster version, ``edit`` applied to the current one."""
         hub = self.hub
         runtime = hub.app.state.runtime
-        entry = roster.self_entry(node.settings, node.app.state.runtime.key)
         with Session(writer(runtime.engine)) as session:
             body, _ = roster.current(session, hub=hub.node_id)  # type: ignore[misc]
             roster.publish_roster(
-                session,
-                settings=hub.settings,
-                key=runtime.key,
-                body=with_node(body, entry),
-                now=self.clock(),
+                session, settings=hub.settings, key=runtime.key, body=edit(body), now=self.clock()
             )
             session.commit()
         hub.sync.trust.reload()
 
-    def set_status(self, node: FedNode, status: NodeStatus) -> None:
-        """The hub operator suspends, revokes or restores a node (`healthnet roster ...`)."""
-        hub = self.hub
-        runtime = hub.app.state.runtime
-        with Session(writer(runtime.engine)) as session:
-            body, _ = roster.current(session, hub=hub.node_id)  # type: ignore[misc]
-            roster.publish_roster(
-                session,
-                settings=hub.settings,
-                key=runtime.key,
-                body=with_status(body, node.node_id, status),
-                now=self.clock(),
-            )
-            session.commit()
-        hub.sync.trust.reload()
+    async def post(self, node: FedNode, path: str, body: dict[str, Any]) -> str:
+        """An editor's write on ``node``; the new record's id."""
+        async with node.client() as client:
+            r = await client.post(path, json=body, headers=node.editor)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
 
     async def sync_round(self) -> None:
         for node in self.nodes.values():
