@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.demo import REGIONS, free_base, serves_everything
+from support.procs import stop_pid
 
 pytestmark = pytest.mark.slow
 
@@ -56,12 +57,7 @@ def test_demo_converges_serves_every_region_everywhere_and_stops_on_ctrl_c(tmp_p
         assert sum(n["placeholder"] for n in roster["nodes"]) == 4
         assert {n["region"] for n in roster["nodes"]} == set(REGIONS)
     finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            demo.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            demo.wait(timeout=10)
+        stop_pid(demo, timeout=60, sig=signal.SIGINT)
         log.close()
     # Every node process is gone: nothing answers on the demo's ports any more.
     for url in urls:

@@ -20,6 +20,7 @@ import pytest
 from click.testing import Result
 from support.databases import BACKENDS
 from support.factories import member_body
+from support.procs import stop_pid
 from typer.testing import CliRunner
 
 from node.cli import app
@@ -105,12 +106,7 @@ def test_serve_a_real_node(tmp_path: Path, backend: str, request: pytest.Fixture
             assert client.get(f"/records/{created['id']}").json() == created["record"]
             assert client.get("/node").json()["last_seq"] == 1
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_pid(proc, timeout=15)
     # uvicorn shuts down gracefully, then re-raises SIGTERM (exit status -15) on purpose.
     assert proc.returncode in (0, -signal.SIGTERM), log.read_text()
     assert "Application shutdown complete" in log.read_text()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from .procs import stop_pid
+
 REGIONS = ["north-america", "europe", "africa", "asia", "oceania", "south-america"]
 
 
@@ -93,10 +95,5 @@ def running_demo(root: Path) -> Iterator[Demo]:
         assert ready, (root / "demo.log").read_text()[-3000:]
         yield Demo(urls, root / "data")
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_pid(proc, timeout=60, sig=signal.SIGINT)
         log.close()

@@ -82,10 +82,13 @@ def cli(
     return result
 
 
-def stop_pid(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int:
-    """SIGTERM, wait at most ``timeout`` seconds, then SIGKILL. Returns the exit code."""
+def stop_pid(
+    proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT, sig: int = signal.SIGTERM
+) -> int:
+    """``sig`` (SIGTERM; SIGINT is Ctrl-C), wait at most ``timeout`` seconds, then
+    SIGKILL. Returns the exit code."""
     if proc.poll() is None:
-        proc.terminate()
+        proc.send_signal(sig)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
