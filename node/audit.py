@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
-
-from node.db.tables import AuditEntry
+from node.db import audit as audit_rows
+from node.db.audit import AuditEntry
+from node.db.session import Session
 from schemas.instants import format_utc
 
 
@@ -28,21 +28,19 @@ def record_action(
     seq: int | None = None,
     detail: str = "",
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=format_utc(now),
-            token_id=token_id,
-            action=action[:40],
-            target_id=None if target_id is None else target_id[:36],
-            outcome=outcome,
-            target_kind=target_kind,
-            version=version,
-            seq=seq,
-            detail=detail[:1000],
-        )
+    audit_rows.append(
+        session,
+        at=format_utc(now),
+        token_id=token_id,
+        action=action,
+        outcome=outcome,
+        target_kind=target_kind,
+        target_id=target_id,
+        version=version,
+        seq=seq,
+        detail=detail,
     )
 
 
 def list_actions(session: Session, *, after: int, limit: int) -> list[AuditEntry]:
-    stmt = select(AuditEntry).where(col(AuditEntry.id) > after).order_by(col(AuditEntry.id))
-    return list(session.exec(stmt.limit(limit)))
+    return audit_rows.page(session, after=after, limit=limit)

@@ -16,17 +16,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from federation import keys
 from federation.errors import HealthnetError
 from node import cli_federation, cli_schemas, tokens
-from node.db import migrate
-from node.db.engine import make_engine, writer
+from node.db import exports, migrate
+from node.db.engine import make_engine
+from node.db.session import DatabaseError, Session, writer
 from node.db.setup import open_database
-from node.db.tables import RECORDS
 from node.errors import ConfigError
 from node.home import init_home, remove_home_files
 from node.home import load_key as _load_key
@@ -83,7 +80,7 @@ def _settings(home: Path) -> NodeSettings:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are routine here
+    logging.getLogger(migrate.LOGGER).setLevel(logging.WARNING)  # migrations are routine here
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -136,7 +133,7 @@ def init(
     try:
         open_database(settings.db_url, origin=settings.node_id)
         key = load_key(settings)
-    except (HealthnetError, SQLAlchemyError) as exc:
+    except (HealthnetError, DatabaseError) as exc:
         remove_home_files(settings)  # so that a corrected `init` can run again
         err.print(f"[red]error:[/] cannot open the database: {escape(str(exc).splitlines()[0])}")
         raise typer.Exit(2) from exc
@@ -299,13 +296,8 @@ def export(
     count = 0
     try:
         with Session(engine) as session:
-            rows = session.execute(
-                select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig)
-                .order_by(RECORDS.c.origin, RECORDS.c.seq)
-                .execution_options(yield_per=1000)
-            )
-            for header, body, sig in rows:
-                sink.write(f'{{"record":{header},"body":{body or "null"},"sig":"{sig}"}}\n')
+            for line in exports.envelopes(session):
+                sink.write(line + "\n")
                 count += 1
     finally:
         if output:

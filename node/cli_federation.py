@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import Session
 
 from federation.errors import HealthnetError
 from node import operator, roster
+from node.db.session import Session
 from node.db.setup import open_database
 from node.errors import ConfigError, NodeUnreachable, NoRoster
 from node.runtime import utc_now

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from node import operator, roster
+from node.db.session import Session
 from node.db.setup import open_database
 from node.errors import ConfigError, NodeUnreachable
 from node.home import init_home, load_key
@@ -145,8 +146,6 @@ class Demo:
         hub = self.topology[0]
         settings = NodeSettings.load(self.home(hub))
         engine = open_database(settings.db_url, origin=settings.node_id)
-        from sqlmodel import Session
-
         with Session(engine) as session:
             held = roster.current(session, hub=settings.node_id)
         listed = {n.node_id for n in held[0].nodes} if held else set()

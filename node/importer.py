@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, select
-from sqlmodel import Session
 
 from federation.errors import HealthnetError
 from federation.keys import SigningKey
-from node.db.engine import writer
+from node.db.imports import known_members
+from node.db.session import Engine, Session, writer
 from node.db.setup import refresh_statistics
-from node.db.tables import ENTRIES
 from node.errors import InvalidInput
 from node.publisher import Draft, Mode, publish
 from schemas.event import EventBody
@@ -362,13 +360,7 @@ def _check_organizers(session: Session, batch: list[Parsed]) -> None:
     wanted = {p.body["organizer"] for p in batch if p.body.get("organizer")}
     if not wanted:
         return
-    found = set(
-        session.execute(
-            select(ENTRIES.c.record_id).where(
-                ENTRIES.c.record_id.in_(wanted), ENTRIES.c.kind == "member"
-            )
-        ).scalars()
-    )
+    found = known_members(session, record_ids=wanted)
     for p in batch:
         if p.body.get("organizer") and p.body["organizer"] not in found:
             if len(batch) == 1:

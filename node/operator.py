@@ -8,16 +8,13 @@ from datetime import datetime
 from typing import Any
 
 import tomli_w
-from sqlalchemy import Engine, delete, func, select, update
-from sqlmodel import Session
 
 from federation import keys
 from federation.errors import AlreadyListed, IdentityMismatch
 from federation.roster import with_node, with_rotated_key, with_status
 from node import roster
-from node.db import store
-from node.db.engine import writer
-from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS
+from node.db import origins, store
+from node.db.session import Engine, Session, writer
 from node.errors import InvalidInput, NoRoster, NotTheHub
 from node.home import load_key, write_key
 from node.settings import CONFIG_NAME, NodeSettings
@@ -39,12 +36,8 @@ def _edit_roster(engine: Engine, settings: NodeSettings, now: datetime, edit: An
     key = load_key(settings)
     with Session(writer(engine)) as session:
         # Serialise roster edits: two operators editing at once must not both build on the
-        # same version (SQLite's BEGIN IMMEDIATE already queues them; PostgreSQL needs a lock).
-        session.execute(
-            select(SEQUENCES.c.origin)
-            .where(SEQUENCES.c.origin == settings.node_id)
-            .with_for_update()
-        )
+        # same version.
+        origins.lock(session, origin=settings.node_id)
         held = roster.current(session, hub=settings.node_id)
         if held is None:
             raise NoRoster("the hub holds no roster yet; start it once")
@@ -151,23 +144,6 @@ def resync_origin(engine: Engine, settings: NodeSettings, origin: str) -> int:
     if origin == settings.node_id:
         raise InvalidInput([("origin", "a node does not resync its own records")])
     with Session(writer(engine)) as session:
-        gone = session.execute(
-            select(func.count()).select_from(RECORDS).where(RECORDS.c.origin == origin)
-        ).scalar_one()
-        session.execute(delete(RECORDS).where(RECORDS.c.origin == origin))
-        pks = [
-            r[0]
-            for r in session.execute(
-                ENTRIES.select().with_only_columns(ENTRIES.c.pk).where(ENTRIES.c.origin == origin)
-            )
-        ]
-        for start in range(0, len(pks), 500):
-            session.execute(delete(TAGS).where(TAGS.c.entry_pk.in_(pks[start : start + 500])))
-        session.execute(delete(ENTRIES).where(ENTRIES.c.origin == origin))
-        session.execute(
-            update(SEQUENCES)
-            .where(SEQUENCES.c.origin == origin)
-            .values(last_seq=0, head=None, count=0, digest="0" * 64)
-        )
+        gone = origins.forget(session, origin=origin)
         session.commit()
-    return int(gone or 0)
+    return gone

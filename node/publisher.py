@@ -13,13 +13,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session
-
 from federation import signing
 from federation.canonical import sha256_tag
 from federation.keys import SigningKey
-from node.db import store
-from node.errors import Conflict, NotFound
+from node.db import log, store
+from node.db.session import Session
+from node.errors import Conflict, NotFound, StorageError
 from schemas.instants import format_utc
 
 
@@ -80,7 +79,9 @@ def publish(
     if not to_sign:
         return outcomes
     first = store.allocate(session, origin=origin, count=len(to_sign))
-    prev = store.header_hash_at(session, origin=origin, seq=first - 1)
+    prev = log.header_hash_at(session, origin=origin, seq=first - 1)
+    if prev is None and first > 1:  # a gap below the tip: never sign a broken chain
+        raise StorageError(f"origin {origin} holds no record at seq {first - 1}")
     issued = format_utc(now)
     envelopes: list[store.Prepared] = []
     for offset, (outcome, version) in enumerate(to_sign):

@@ -13,9 +13,9 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Session, select
-
-from node.db.tables import ApiToken
+from node.db import tokens as token_rows
+from node.db.session import Session
+from node.db.tokens import ApiToken
 from node.errors import NotFound, Unauthorized
 from schemas.instants import format_utc
 
@@ -38,30 +38,26 @@ def create_token(
     """Store a new token and return it with its plaintext, which is never stored or shown again."""
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    row = ApiToken(
-        id=token_id,
+    row = token_rows.create(
+        session,
+        token_id=token_id,
         role=role.value,
         secret_hash=_hash(secret),
         label=label,
         created_at=format_utc(now),
     )
-    session.add(row)
-    session.flush()
     return row, f"hn_{token_id}_{secret}"
 
 
 def revoke_token(session: Session, *, token_id: str, now: datetime) -> ApiToken:
-    row = session.get(ApiToken, token_id)
+    row = token_rows.revoke(session, token_id=token_id, at=format_utc(now))
     if row is None:
         raise NotFound(f"no token {token_id}")
-    if row.revoked_at is None:
-        row.revoked_at = format_utc(now)
-        session.add(row)
     return row
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
-    return list(session.exec(select(ApiToken).order_by(ApiToken.created_at)))
+    return token_rows.every(session)
 
 
 def authenticate(session: Session, *, presented: str) -> ApiToken:
@@ -70,7 +66,7 @@ def authenticate(session: Session, *, presented: str) -> ApiToken:
     if len(parts) != 3 or parts[0] != "hn":
         raise Unauthorized("malformed bearer token")
     _, token_id, secret = parts
-    row = session.get(ApiToken, token_id) if len(token_id) <= 16 else None
+    row = token_rows.by_id(session, token_id=token_id) if len(token_id) <= 16 else None
     expected = row.secret_hash if row is not None else _DUMMY_HASH
     matches = hmac.compare_digest(expected, _hash(secret))
     if row is None or not matches or row.revoked_at is not None:

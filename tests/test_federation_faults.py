@@ -33,7 +33,7 @@ from federation.keys import SigningKey, public_key
 from federation.signing import header_hash, verify_envelope
 from node import operator
 from node.app import create_app
-from node.db import store
+from node.db import log, store
 from node.db.engine import writer
 from node.db.log import tip as tip_of
 from node.db.tables import RECORDS, Peer, Quarantine
@@ -852,7 +852,7 @@ def test_another_origin_cannot_delete_a_member_by_reusing_its_id(
                 runtime.key,
                 w.asia.node_id,
                 seq,
-                store.header_hash_at(session, origin=w.asia.node_id, seq=seq - 1),
+                log.header_hash_at(session, origin=w.asia.node_id, seq=seq - 1),
                 None,
                 record_id=member["id"],
                 issued_at="2026-11-24T12:00:00Z",

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from federation import digest
 from federation.canonical import sha256_tag
 from federation.merge import Held, Tip
+from node.db.batches import chunks
 from node.db.tables import RECORDS, SEQUENCES
 
 
@@ -62,7 +63,11 @@ def summaries(session: Session) -> list[OriginSummary]:
 
 
 def header_hash_at(session: Session, *, origin: str, seq: int) -> str | None:
-    """The header hash held at ``seq``, or None if nothing is held there."""
+    """The chain link to the record held at ``seq``, from its stored canonical header: what
+    the next record's ``prev`` must be. None below seq 1 (the first record links to
+    nothing) or when nothing is held there."""
+    if seq < 1:
+        return None
     header = session.execute(
         select(RECORDS.c.header).where(RECORDS.c.origin == origin, RECORDS.c.seq == seq)
     ).scalar_one_or_none()
@@ -90,10 +95,10 @@ def holdings(session: Session, *, origin: str, record_ids: Iterable[str]) -> Hol
     version cannot be replayed as new), and which ids another origin already uses."""
     held = Holdings({}, {})
     ids = sorted(set(record_ids))
-    for start in range(0, len(ids), 500):
+    for chunk in chunks(ids):
         rows = session.execute(
             select(RECORDS.c.origin, RECORDS.c.record_id, RECORDS.c.version, RECORDS.c.header)
-            .where(RECORDS.c.record_id.in_(ids[start : start + 500]))
+            .where(RECORDS.c.record_id.in_(chunk))
         )
         for owner, rid, version, header in rows:
             if owner != origin:
@@ -129,23 +134,19 @@ def conflicting(session: Session, *, origin: str, header: dict[str, Any]) -> str
     """Evidence of equivocation: the signed header already held that conflicts with the
     incoming one (the same seq, else the same id and version, else the tip the incoming
     ``prev`` fails to link to), as ``{"record", "sig"}`` JSON text."""
-    rows = (
+    wheres: list[tuple[Any, ...]] = [
         (RECORDS.c.seq == header.get("seq"),),
         (RECORDS.c.record_id == header.get("id"), RECORDS.c.version == header.get("version")),
-    )
+    ]
+    if isinstance(header.get("seq"), int):
+        wheres.append((RECORDS.c.seq == header["seq"] - 1,))
     found = None
-    for where in rows:
+    for where in wheres:  # in that order: the first held header found is the evidence
         found = session.execute(
             select(RECORDS.c.header, RECORDS.c.sig).where(RECORDS.c.origin == origin, *where)
         ).first()
         if found is not None:
             break
-    if found is None and isinstance(header.get("seq"), int):
-        found = session.execute(
-            select(RECORDS.c.header, RECORDS.c.sig).where(
-                RECORDS.c.origin == origin, RECORDS.c.seq == header["seq"] - 1
-            )
-        ).first()
     if found is None:
         return None
     return json.dumps({"record": json.loads(found[0]), "sig": found[1]})

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+LOGGER = "alembic"  # the logger migrations report on, for callers that quieten it
 
 
 def _config() -> Config:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from federation import digest
 from federation.canonical import canonical_bytes, sha256_tag
+from node.db.batches import chunks
 from node.db.projection import project
 from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS, OriginSequence
 from node.errors import MissingSequence
@@ -65,16 +66,6 @@ def allocate(session: Session, *, origin: str, count: int) -> int:
     return int(row[0]) - count + 1
 
 
-def header_hash_at(session: Session, *, origin: str, seq: int) -> str | None:
-    """The chain link to the record at ``seq`` (None below 1), from the stored canonical text."""
-    if seq < 1:
-        return None
-    header = session.execute(
-        select(RECORDS.c.header).where(RECORDS.c.origin == origin, RECORDS.c.seq == seq)
-    ).scalar_one()
-    return sha256_tag(header.encode("utf-8"))
-
-
 def last_seq(session: Session, *, origin: str) -> int:
     row = session.get(OriginSequence, origin)
     return row.last_seq if row else 0
@@ -85,7 +76,7 @@ def current_versions(
 ) -> dict[str, Current]:
     ids = list(dict.fromkeys(record_ids))
     found: dict[str, Current] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in chunks(ids):
         rows = session.execute(
             select(
                 RECORDS.c.record_id,
@@ -95,7 +86,7 @@ def current_versions(
                 RECORDS.c.header,
             )
             .where(RECORDS.c.origin == origin)
-            .where(RECORDS.c.record_id.in_(ids[start : start + 500]))
+            .where(RECORDS.c.record_id.in_(chunk))
             .where(RECORDS.c.current.is_(True))
         )
         for rid, kind, version, deleted, header in rows:
@@ -108,10 +99,10 @@ def foreign_owners(session: Session, *, origin: str, record_ids: Iterable[str]) 
     origin may ever change it, so such an id can never be (re)used here."""
     ids = list(dict.fromkeys(record_ids))
     owners: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in chunks(ids):
         for rid, owner in session.execute(
             select(RECORDS.c.record_id, RECORDS.c.origin)
-            .where(RECORDS.c.record_id.in_(ids[start : start + 500]))
+            .where(RECORDS.c.record_id.in_(chunk))
             .where(RECORDS.c.origin != origin)
             .distinct()
         ):
@@ -271,16 +262,15 @@ def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
 def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) -> None:
     ids = [r["record_id"] for r in rows]
     existing: dict[str, int] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in chunks(ids):
         for rid, pk in session.execute(
             select(ENTRIES.c.record_id, ENTRIES.c.pk).where(
-                ENTRIES.c.record_id.in_(ids[start : start + 500])
+                ENTRIES.c.record_id.in_(chunk)
             )
         ):
             existing[rid] = pk
     gone = [existing[r["record_id"]] for r in rows if r["deleted"] and r["record_id"] in existing]
-    for start in range(0, len(gone), 500):
-        chunk = gone[start : start + 500]
+    for chunk in chunks(gone):
         session.execute(delete(TAGS).where(TAGS.c.entry_pk.in_(chunk)))
         session.execute(delete(ENTRIES).where(ENTRIES.c.pk.in_(chunk)))
 
