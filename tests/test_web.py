@@ -67,7 +67,7 @@ def test_directory_search_counts_links_and_labels(web: Node) -> None:
     text = get_html(web, "/")
     assert '<span class="count">2</span> members found' in text
     assert f'href="/m/{mid}"' in text
-    assert "Nijmegen, NL · Europe · academic-medical-centre" in text
+    assert "Nijmegen, Netherlands · Europe · Academic medical centre" in text
     # every form control has a label
     for field in re.findall(r'<(?:input|select) id="([a-z]+)"', text):
         assert f'<label for="{field}">' in text
@@ -114,8 +114,11 @@ def test_member_page_social_contact_events_and_verified(web: Node, clock: Clock)
     )
     text = get_html(web, f"/m/{mid}")
     assert "Radboud University Nijmegen Medical Centre" in text
-    assert '<a href="https://www.youtube.com/radboudumc">' in text
-    assert "@radboudumc" in text and 'href="@radboudumc"' not in text
+    assert '<a href="https://www.youtube.com/radboudumc" rel="me noopener">' in text
+    # A handle alone links to its profile, built from the handle (node/web/social.py).
+    assert '<a href="https://x.com/radboudumc" rel="me noopener">@radboudumc</a>' in text
+    assert 'href="@radboudumc"' not in text
+    assert '<span class="platform">YouTube</span>' in text
     assert 'href="https://www.radboudumc.nl"' in text
     assert 'href="mailto:press@radboudumc.nl"' in text
     assert "patient engagement, innovation" in text
@@ -150,7 +153,7 @@ def test_events_grouped_by_month_upcoming_only(web: Node) -> None:
     add_event(web, title="Old thing", starts_at="2026-02-02T10:00", ends_at="2026-02-02T12:00")
     add_event(
         web,
-        title="Webinar",
+        title="Online session",
         kind="webinar",
         venue=None,
         online_url="https://example.org/w",
@@ -161,7 +164,7 @@ def test_events_grouped_by_month_upcoming_only(web: Node) -> None:
     assert '<span class="count">3</span> events upcoming' in text
     assert "Old thing" not in text
     march, april = text.index(">March 2027</h2>"), text.index(">April 2027</h2>")
-    assert march < text.index("March thing") < text.index("Webinar") < april
+    assert march < text.index("March thing") < text.index("Online session") < april
     assert april < text.index("April thing")
     assert text.count(">March 2027</h2>") == 1
     text = get_html(web, "/e", kind="webinar")
@@ -205,6 +208,11 @@ def test_event_page_times_links_and_cancelled(web: Node) -> None:
     assert 'href="https://example.org/live"' in text
     assert "CANCELLED" in text
     assert "CANCELLED" in get_html(web, "/e")
+    # A title in another language than the page's says so, for screen readers and search.
+    dutch = add_event(web, title="Zorg en sociale media", language="nl")
+    text = get_html(web, f"/e/{dutch}")
+    assert '<h1 lang="nl">Zorg en sociale media</h1>' in text and "in Dutch" in text
+    assert 'lang="nl">Zorg en sociale media</a>' in get_html(web, "/e")
 
 
 def test_node_page(web: Node) -> None:

@@ -38,6 +38,8 @@ from node.feeds.calendar import subscribe_links
 from node.problems import PageRoute
 from node.runtime import Runtime
 from node.sync.status import federation_status
+from node.web.labels import country_name, label, language_name
+from node.web.social import profile_url
 from node.web.views import (
     RECORD_ID,
     by_month,
@@ -65,6 +67,8 @@ PAGE_SIZE = 20
 
 
 templates.env.globals["safe_url"] = safe_url
+templates.env.globals["profile_url"] = profile_url
+templates.env.globals.update(label=label, country_name=country_name, language_name=language_name)
 templates.env.globals["region_label"] = lambda r: (
     REGION_LABELS.get(Region(r), r) if r in set(Region) else r
 )
