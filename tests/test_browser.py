@@ -213,7 +213,12 @@ def test_world_view_and_directory_on_a_phone(demo: Demo, browser: Browser) -> No
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
-        for path, name in (("/world", "world-phone"), ("/", "directory-phone")):
+        for path, name in (
+            ("/world", "world-phone"),
+            ("/", "directory-phone"),
+            ("/e", "events-phone"),
+            ("/n", "node-phone"),
+        ):
             page.goto(demo.hub + path)
             # Nothing is wider than the screen except inside the scrolling tables.
             overflow = page.evaluate(
@@ -221,6 +226,12 @@ def test_world_view_and_directory_on_a_phone(demo: Demo, browser: Browser) -> No
             )
             assert overflow <= 1, f"{path} scrolls sideways by {overflow}px"
             shot(page, name)
+            if path in ("/world", "/n"):
+                # A table wider than the phone says that it scrolls sideways.
+                cue = page.evaluate(
+                    "getComputedStyle(document.querySelector('.scroll'), '::before').content"
+                )
+                assert "sideways" in cue, cue
         page.goto(demo.hub + "/world")
         label = page.locator('.region-label[data-region="europe"] .name')
         # The map is scaled to about 40% on a phone: its labels must still be readable.
