@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Path
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -49,8 +49,12 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
         token: EditorDep,
         background: BackgroundTasks,
         nudger: NudgerDep,
+        response: Response,
     ) -> WriteResult:
         checked(session, body)
+        record_id = str(uuid.uuid4())
+        # 201 names where the new resource lives (RFC 9110 15.3.2): its public read.
+        response.headers["Location"] = f"/{kind}s/{record_id}"
         return write(
             session,
             runtime,
@@ -58,7 +62,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
             background=background,
             nudger=nudger,
             kind=kind,
-            record_id=str(uuid.uuid4()),
+            record_id=record_id,
             mode=Mode.CREATE,
             body=body,
         )
