@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +18,7 @@ from node.runtime import Runtime
 from node.sync import Sync
 from node.sync.nudges import Nudger
 from node.sync.peerbook import PeerBook
+from node.sync.status import federation_status
 from node.sync.trustbook import TrustBook
 
 
@@ -74,6 +75,17 @@ def get_write_session(runtime: RuntimeDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+
+
+def get_status(
+    session: SessionDep, runtime: RuntimeDep, trust: TrustDep, peers: PeersDep
+) -> dict[str, Any]:
+    """The operator's view of sync (node/sync/status.py), as the API and the node page both
+    show it: through this dependency, neither imports the sync package."""
+    return federation_status(session, me=runtime.settings.node_id, trust=trust, book=peers)
+
+
+StatusDep = Annotated[dict[str, Any], Depends(get_status)]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `healthnet token create`")
 

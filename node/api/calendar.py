@@ -27,10 +27,10 @@ from sqlmodel import Session
 
 from federation.canonical import b64url
 from node.api.admin_writes import RecordIdPath
-from node.api.reads import item
 from node.db.search import ROW_COLUMNS, to_row
 from node.db.tables import ENTRIES, SEQUENCES, TAGS
 from node.deps import RuntimeDep, SessionDep
+from node.entries import item
 from node.errors import NotFound
 from node.feeds.calendar import FeedInfo, Filters, build_calendar, feed_name
 from node.problems import responses

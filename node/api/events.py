@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from node.api.admin_writes import RecordIdPath, admin_router
-from node.api.reads import EventPage, check_limit, normal_language, one, page_response
+from node.api.reads import EventPage, check_limit, one, page_response
 from node.db.search import Query as Search
 from node.db.search import search
 from node.db.tables import ENTRIES
 from node.deps import RuntimeDep, SessionDep
+from node.entries import normal_language
 from node.errors import InvalidInput
 from node.problems import responses
 from schemas.event import EventCreate, EventKind, EventPublic

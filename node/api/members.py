@@ -10,7 +10,6 @@ from node.api.admin_writes import RecordIdPath, admin_router
 from node.api.reads import (
     MemberPage,
     check_limit,
-    normal_language,
     one,
     page_response,
     parse_near,
@@ -18,6 +17,7 @@ from node.api.reads import (
 from node.db.search import Query as Search
 from node.db.search import search
 from node.deps import RuntimeDep, SessionDep
+from node.entries import normal_language
 from node.errors import InvalidInput
 from node.problems import responses
 from schemas.geo import Region

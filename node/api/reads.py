@@ -8,18 +8,16 @@ declared response models still document the shape in OpenAPI.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlmodel import Session
 
-from node.db.search import ROW_COLUMNS, Page, Row, to_row
-from node.db.tables import ENTRIES
+from node.db import entries
+from node.db.search import Page
+from node.db.session import Session
+from node.entries import item
 from node.errors import InvalidInput, NotFound
 from schemas.event import EventPublic
-from schemas.geo import check_language
 from schemas.member import MemberPublic
 
 
@@ -37,16 +35,6 @@ class EventPage(BaseModel):
     total: int | None
 
 
-def item(row: Row, kind: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(row.body)
-    data.update(id=row.record_id, origin=row.origin, version=row.version, updated_at=row.updated_at)
-    if kind == "member" and row.distance_km is not None:
-        data["distance_km"] = row.distance_km
-    if kind == "event":
-        data.update(starts_at_utc=row.starts_at, ends_at_utc=row.ends_at)
-    return data
-
-
 def page_response(page: Page, kind: str) -> Response:
     payload = {
         "items": [item(r, kind) for r in page.rows],
@@ -57,12 +45,10 @@ def page_response(page: Page, kind: str) -> Response:
 
 
 def one(session: Session, *, kind: str, record_id: str) -> Response:
-    row = session.execute(
-        select(*ROW_COLUMNS).where(ENTRIES.c.record_id == record_id, ENTRIES.c.kind == kind)
-    ).first()
+    row = entries.one(session, kind=kind, record_id=record_id)
     if row is None:
         raise NotFound(f"no {kind} {record_id}")
-    data = item(to_row(row, None), kind)
+    data = item(row, kind)
     return Response(
         json.dumps(data, ensure_ascii=False),
         media_type="application/json",
@@ -81,17 +67,6 @@ def parse_near(near: str | None) -> tuple[float, float] | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise InvalidInput([("query.near", "latitude in -90..90, longitude in -180..180")])
     return lat, lon
-
-
-def normal_language(tag: str | None) -> str | None:
-    """Filters compare with stored tags, which are normalised BCP 47 (``pt-BR``). A tag that
-    is not valid cannot match anything stored, so it is used as given (no results)."""
-    if tag is None:
-        return None
-    try:
-        return check_language(tag)
-    except ValueError:
-        return tag
 
 
 def check_limit(limit: int, maximum: int) -> int:

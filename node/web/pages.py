@@ -13,31 +13,27 @@ Mounting (in ``create_app``)::
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
-from sqlmodel import Session
 
 from federation import provenance
 from federation.provenance import Check, KeyRing
-from node.api.reads import item, normal_language
-from node.db import log
-from node.db.search import ROW_COLUMNS, Page, search, to_row
+from node.db import entries, log
+from node.db.search import Page, search
 from node.db.search import Query as Search
-from node.db.tables import ENTRIES
-from node.deps import KeysDep, get_peers, get_trust
+from node.db.session import Session
+from node.deps import KeysDep, RuntimeDep, SessionDep, StatusDep, TrustDep, get_runtime
+from node.entries import item, normal_language
 from node.errors import UnknownRecord
 from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
 from node.problems import PageRoute
 from node.runtime import Runtime
-from node.sync.status import federation_status
+from node.sync.trustbook import TrustBook
 from node.web.labels import country_name, label, language_name
 from node.web.social import profile_url
 from node.web.views import (
@@ -74,23 +70,10 @@ templates.env.globals["region_label"] = lambda r: (
 )
 
 
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _session(request: Request) -> Iterator[Session]:
-    with Session(runtime_of(request).engine) as session:
-        yield session
-
-
-Db = Annotated[Session, Depends(_session)]
-
-
 def render(
     request: Request, name: str, context: dict[str, Any], *, status: int = 200
 ) -> HTMLResponse:
-    settings = runtime_of(request).settings
+    settings = get_runtime(request).settings
     base = {
         "serving": {
             "name": settings.name,
@@ -106,29 +89,15 @@ def render(
 
 
 def _entry(session: Session, kind: str, record_id: str) -> dict[str, Any] | None:
-    row = session.execute(
-        select(*ROW_COLUMNS).where(ENTRIES.c.record_id == record_id, ENTRIES.c.kind == kind)
-    ).first()
-    return None if row is None else item(to_row(row, None), kind)
+    row = entries.one(session, kind=kind, record_id=record_id)
+    return None if row is None else item(row, kind)
 
 
-def _names(session: Session, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(ENTRIES.c.record_id, ENTRIES.c.body).where(
-            ENTRIES.c.record_id.in_(sorted(ids)), ENTRIES.c.kind == "member"
-        )
-    ).all()
-    return {r.record_id: json.loads(r.body).get("name", r.record_id) for r in rows}
-
-
-def _node_name(request: Request, origin: str) -> str | None:
-    runtime = runtime_of(request)
+def _node_name(runtime: Runtime, trust: TrustBook, origin: str) -> str | None:
+    """The name the roster gives an origin (this node's own name for its own records)."""
     if origin == runtime.settings.node_id:
         return runtime.settings.name
-    trust = get_trust(request).current
-    node = trust.nodes.get(origin) if trust is not None else None
+    node = trust.current.nodes.get(origin) if trust.current is not None else None
     return None if node is None else str(node.name)
 
 
@@ -147,7 +116,7 @@ def verify_stored(session: Session, keys: KeyRing, record_id: str) -> Check | No
 
 
 @router.get("/", response_class=HTMLResponse)
-def directory(request: Request, session: Db) -> HTMLResponse:
+def directory(request: Request, session: SessionDep) -> HTMLResponse:
     params = query_params(request)
     query = Search(
         kind="member",
@@ -175,11 +144,17 @@ def directory(request: Request, session: Db) -> HTMLResponse:
 
 
 @router.get("/m/{member_id}", response_class=HTMLResponse)
-def member_page(member_id: str, request: Request, session: Db, keys: KeysDep) -> HTMLResponse:
+def member_page(
+    member_id: str,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    trust: TrustDep,
+    keys: KeysDep,
+) -> HTMLResponse:
     member = _entry(session, "member", member_id) if RECORD_ID.match(member_id) else None
     if member is None:
         raise UnknownRecord("member", member_id)
-    runtime = runtime_of(request)
     upcoming = search(
         session,
         Search(
@@ -197,7 +172,7 @@ def member_page(member_id: str, request: Request, session: Db, keys: KeysDep) ->
         {
             "title": member["name"],
             "m": member,
-            "origin_name": _node_name(request, member["origin"]),
+            "origin_name": _node_name(runtime, trust, member["origin"]),
             "check": verify_stored(session, keys, member_id),
             "events": [event_view(item(r, "event")) for r in upcoming.rows],
             "feed": subscribe_links(runtime.settings.url, FeedFilters(organizer=member_id).path()),
@@ -206,9 +181,8 @@ def member_page(member_id: str, request: Request, session: Db, keys: KeysDep) ->
 
 
 @router.get("/e", response_class=HTMLResponse)
-def events_page(request: Request, session: Db) -> HTMLResponse:
+def events_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
     params = query_params(request)
-    runtime = runtime_of(request)
     since = since_param(params, runtime.clock())
     query = Search(
         kind="event",
@@ -239,12 +213,14 @@ def events_page(request: Request, session: Db) -> HTMLResponse:
 
 
 @router.get("/e/{event_id}", response_class=HTMLResponse)
-def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
+def event_page(
+    event_id: str, request: Request, session: SessionDep, runtime: RuntimeDep, trust: TrustDep
+) -> HTMLResponse:
     event = _entry(session, "event", event_id) if RECORD_ID.match(event_id) else None
     if event is None:
         raise UnknownRecord("event", event_id)
     organizer = event.get("organizer")
-    names = _names(session, {organizer} if organizer else set())
+    names = entries.member_names(session, ids={organizer} if organizer else set())
     return render(
         request,
         "event.html",
@@ -252,18 +228,14 @@ def event_page(event_id: str, request: Request, session: Db) -> HTMLResponse:
             "title": event["title"],
             "e": event_view(event),
             "organizer_name": names.get(organizer) if organizer else None,
-            "origin_name": _node_name(request, event["origin"]),
+            "origin_name": _node_name(runtime, trust, event["origin"]),
         },
     )
 
 
 @router.get("/n", response_class=HTMLResponse)
-def node_page(request: Request, session: Db) -> HTMLResponse:
-    runtime = runtime_of(request)
+def node_page(request: Request, runtime: RuntimeDep, status: StatusDep) -> HTMLResponse:
     settings = runtime.settings
-    status = federation_status(
-        session, me=settings.node_id, trust=get_trust(request), book=get_peers(request)
-    )
     return render(
         request,
         "node.html",

@@ -12,13 +12,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from node.deps import get_peers, get_trust
+from node.deps import PeersDep, RuntimeDep, SessionDep, TrustDep
 from node.errors import InvalidInput
 from node.nearest import rank
 from node.network import recent_view
 from node.problems import PageRoute
 from node.web import places, worldmap
-from node.web.pages import Db, render, runtime_of
+from node.web.pages import render
 from node.web.views import query_params, text_param
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -37,10 +37,10 @@ def ago(seconds: float | None) -> str:
 
 
 @router.get("/world", response_class=HTMLResponse)
-def world_page(request: Request, session: Db) -> HTMLResponse:
-    view = recent_view(
-        session, runtime=runtime_of(request), trust=get_trust(request), book=get_peers(request)
-    )
+def world_page(
+    request: Request, session: SessionDep, runtime: RuntimeDep, trust: TrustDep, book: PeersDep
+) -> HTMLResponse:
+    view = recent_view(session, runtime=runtime, trust=trust, book=book)
     markers = [
         {"node": n, "x": xy[0], "y": xy[1]}
         for n in view.nodes
@@ -78,7 +78,7 @@ def _coordinate(params: dict[str, str], name: str, limit: float) -> float | None
 
 
 @router.get("/nearest", response_class=HTMLResponse)
-def nearest_page(request: Request) -> HTMLResponse:
+def nearest_page(request: Request, runtime: RuntimeDep, trust: TrustDep) -> HTMLResponse:
     """Choose the nearest directory: from a city typed in, or from coordinates (which the
     "use my location" button fills in, with the person's consent)."""
     params = query_params(request)
@@ -100,9 +100,9 @@ def nearest_page(request: Request) -> HTMLResponse:
             best = matches[0]
             lat, lon, origin = best.latitude, best.longitude, best.label
     if origin is not None and lat is not None and lon is not None:
-        trust = get_trust(request).current
-        me = runtime_of(request).settings.node_id
-        ranked = rank(trust.nodes.values(), me=me, lat=lat, lon=lon) if trust else []
+        roster = trust.current
+        me = runtime.settings.node_id
+        ranked = rank(roster.nodes.values(), me=me, lat=lat, lon=lon) if roster else []
         context["origin"] = origin
         context["ranked"] = ranked
         # Only a node with a known location can be called the nearest.
