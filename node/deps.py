@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
 
 from federation.provenance import KeyRing
 from node import audit, tokens
 from node.db.engine import writer
-from node.db.tables import ApiToken
+from node.db.session import Session
+from node.db.tokens import ApiToken
 from node.errors import Forbidden, RateLimited, Unauthorized
 from node.runtime import Runtime
 from node.sync import Sync
@@ -50,6 +50,17 @@ def get_nudger(request: Request) -> Nudger:
 TrustDep = Annotated[TrustBook, Depends(get_trust)]
 PeersDep = Annotated[PeerBook, Depends(get_peers)]
 NudgerDep = Annotated[Nudger, Depends(get_nudger)]
+
+# What a write route needs of sync: "tell the peers there is news up to seq", run after
+# the response. A plain callable, so the API need not know the sync package's types.
+Announce = Callable[[int], Awaitable[None]]
+
+
+def get_announce(request: Request) -> Announce:
+    return get_nudger(request).nudge_peers
+
+
+AnnounceDep = Annotated[Announce, Depends(get_announce)]
 
 
 def get_keys(runtime: RuntimeDep, trust: TrustDep) -> KeyRing:

@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Response
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from node.api.writes import WriteResult, write
-from node.deps import EditorDep, NudgerDep, RuntimeDep, WriteSessionDep
+from node.db.session import Session
+from node.deps import AnnounceDep, EditorDep, RuntimeDep, WriteSessionDep
 from node.problems import responses
 from node.publisher import Mode
 
@@ -48,7 +48,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
         runtime: RuntimeDep,
         token: EditorDep,
         background: BackgroundTasks,
-        nudger: NudgerDep,
+        announce: AnnounceDep,
         response: Response,
     ) -> WriteResult:
         checked(session, body)
@@ -60,7 +60,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
             runtime,
             token,
             background=background,
-            nudger=nudger,
+            announce=announce,
             kind=kind,
             record_id=record_id,
             mode=Mode.CREATE,
@@ -75,7 +75,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
         runtime: RuntimeDep,
         token: EditorDep,
         background: BackgroundTasks,
-        nudger: NudgerDep,
+        announce: AnnounceDep,
         if_match: IfMatch = None,
     ) -> WriteResult:
         checked(session, body)
@@ -84,7 +84,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
             runtime,
             token,
             background=background,
-            nudger=nudger,
+            announce=announce,
             kind=kind,
             record_id=record_id,
             mode=Mode.UPDATE,
@@ -99,7 +99,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
         runtime: RuntimeDep,
         token: EditorDep,
         background: BackgroundTasks,
-        nudger: NudgerDep,
+        announce: AnnounceDep,
         if_match: IfMatch = None,
     ) -> WriteResult:
         return write(
@@ -107,7 +107,7 @@ def admin_router(kind: str, model: type[BaseModel], *, check: Check | None = Non
             runtime,
             token,
             background=background,
-            nudger=nudger,
+            announce=announce,
             kind=kind,
             record_id=record_id,
             mode=Mode.DELETE,

@@ -23,10 +23,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlmodel import Session
 from starlette.types import Receive, Scope, Send
 
 from federation.provenance import KeyRing
+from node.db.session import Session
 from node.deps import KeysDep, RuntimeDep, SessionDep
 from node.fhir import bundles, params, queries, resources
 from node.fhir.errors import FhirDeleted, FhirMethodNotAllowed, FhirNotFound, FhirNotServed

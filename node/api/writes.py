@@ -7,16 +7,16 @@ from typing import Any
 
 from fastapi import BackgroundTasks
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from federation.errors import HealthnetError
 from node import audit
 from node.db.engine import writer
-from node.db.tables import ApiToken
+from node.db.session import Session
+from node.db.tokens import ApiToken
+from node.deps import Announce
 from node.errors import InvalidInput
 from node.publisher import Draft, Mode, publish
 from node.runtime import Runtime
-from node.sync.nudges import Nudger
 from schemas.record import Envelope
 
 
@@ -61,7 +61,7 @@ def write(
     token: ApiToken,
     *,
     background: BackgroundTasks | None = None,
-    nudger: Nudger | None = None,
+    announce: Announce | None = None,
     kind: str,
     record_id: str,
     mode: Mode,
@@ -105,9 +105,9 @@ def write(
             )
             log_session.commit()
         raise
-    if background is not None and nudger is not None:
+    if background is not None and announce is not None:
         # After the response: tell peers there is news, so they pull now, not at the next tick.
-        background.add_task(nudger.nudge_peers, header["seq"])
+        background.add_task(announce, header["seq"])
     return WriteResult(
         id=record_id,
         kind=kind,
