@@ -334,3 +334,18 @@ def test_generator_reproduces_the_committed_files(
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     for name in names:
         assert (tmp_path / name).read_bytes() == (VECTORS / name).read_bytes(), name
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def test_protocol_document_describes_every_vector_file_and_merge_case() -> None:
+    doc = (ROOT / "docs" / "PROTOCOL.md").read_text("utf-8")
+    section = doc[doc.index("## 12. Test vectors") :]
+    for path in sorted(VECTORS.iterdir()):
+        if not path.name.startswith((".", "__")):
+            assert f"`{path.name}" in section, path.name
+    for case in MERGE_CASES:
+        assert f"| `{case['name']}` |" in section, case["name"]
+    for verdict in Verdict:
+        assert f"`{verdict.value}`" in section, verdict
