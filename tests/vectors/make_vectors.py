@@ -1,11 +1,14 @@
 """Generate tests/vectors/record_vectors.json: the golden records of docs/PROTOCOL.md.
 
-Run from the repository root: ``.venv/bin/python tests/vectors/make_vectors.py``.
+Run from the repository root: ``.venv/bin/python tests/vectors/make_vectors.py``
+(``--out DIR`` writes the file to DIR instead).
 
 Everything is fixed (seeds, ids, timestamps, bodies) and Ed25519 is deterministic, so the
-output is byte-for-byte reproducible. The file is committed; tests read it and never call
-this script, so a change to canonicalisation or signing breaks a test instead of silently
-regenerating the expectation. Regenerate only for a deliberate change of the wire format.
+output is byte-for-byte reproducible. The file is committed; tests read it and never
+overwrite it (tests/test_protocol_vectors.py only runs this script into a temporary
+directory and compares), so a change to canonicalisation or signing breaks a test instead
+of silently regenerating the expectation. Regenerate only for a deliberate change of the
+wire format.
 
 The valid records are the complete log of one origin, seq 1 to 5, each header linked to
 the one before it by ``prev`` (the hash chain of docs/PROTOCOL.md section 4):
@@ -19,6 +22,7 @@ the one before it by ``prev`` (the hash chain of docs/PROTOCOL.md section 4):
 
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import json
@@ -385,9 +389,12 @@ def build() -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write record_vectors.json.")
+    parser.add_argument("--out", type=Path, default=OUT.parent, help="directory to write to")
+    out: Path = parser.parse_args(argv).out
     text = json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
-    OUT.write_text(text, encoding="utf-8")
+    (out / OUT.name).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
