@@ -4,29 +4,41 @@ The hub and the five continental nodes (deploy/demo.toml) each run as their own
 ``healthnet serve`` process, with their own key, database and port. The hub admits each
 node through its roster, each node imports its region's sample data (deploy/sample/), and
 the command shows sync progress until every node holds every origin's records with the
-same digest. Ctrl-C stops every process it started, by PID. With ``--data DIR`` the homes
-persist and a second run resumes (no new keys, no re-seeding).
+same digest. Ctrl-C, ``kill`` or closing the terminal stops every process it started, by
+PID (node/demo_terminal.py), and removes the temporary directory it made. With ``--data DIR``
+the homes persist and a second run says it resumes them (no new keys, no re-seeding).
+
+What it prints is what a newcomer needs next: where the data and the logs are, each node
+as it comes up (six processes loading the application take most of a minute on a small
+machine), the URLs whole at any width, and a token with a curl line that writes.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from rich.console import Console
-from rich.table import Table
 
-from node import operator, roster
-from node.db.session import Session
+from node import operator, roster, tokens
+from node.db.session import Engine, Session, writer
 from node.db.setup import open_database
+from node.demo_terminal import Say, Stopped, StopSignals, progress
 from node.errors import ConfigError, NodeUnreachable
 from node.home import init_home, load_key
 from node.importer import run_import
@@ -38,6 +50,10 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TOPOLOGY = REPO / "deploy" / "demo.toml"
 SAMPLES = REPO / "deploy" / "sample"
 SEEDED = ".demo-seeded"
+TOKEN_FILE = "demo-token"  # the demo's admin token in plain text (0600): demo data only
+LOG_NAME = "serve.log"
+START_TIMEOUT = 240.0  # seconds for all six to answer /healthz (a busy 2-core machine)
+STOP_TIMEOUT = 10.0  # seconds per node after SIGTERM, then SIGKILL
 
 
 @dataclass(frozen=True)
@@ -63,12 +79,24 @@ def load_topology(path: Path) -> list[DemoNode]:
 
 
 class Demo:
-    def __init__(self, data: Path, port_base: int, topology: list[DemoNode], console: Console):
+    def __init__(
+        self, data: Path, port_base: int, topology: list[DemoNode], say: Say, signals: StopSignals
+    ):
         self.data = data
         self.port_base = port_base
         self.topology = topology
-        self.console = console
+        self.say = say
+        self.signals = signals
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def hub(self) -> DemoNode:
+        return self.topology[0]
+
+    @property
+    def writer_node(self) -> DemoNode:
+        """The node the printed token writes to: the first led one (Europe), else the hub."""
+        return next((n for n in self.topology[1:] if not n.placeholder), self.hub)
 
     def url(self, node: DemoNode) -> str:
         return f"http://127.0.0.1:{self.port_base + node.offset}"
@@ -76,14 +104,33 @@ class Demo:
     def home(self, node: DemoNode) -> Path:
         return self.data / node.key
 
+    def log(self, node: DemoNode) -> Path:
+        return self.home(node) / LOG_NAME
+
     # -- set-up -----------------------------------------------------------------------
+    def resume(self) -> None:
+        """Say which nodes a ``--data`` directory already holds; they keep their ports."""
+        found = [n for n in self.topology if (self.home(n) / CONFIG_NAME).exists()]
+        if not found:
+            return
+        self.say(
+            f"resuming the {len(found)} demo nodes found in {self.data} "
+            f"({', '.join(n.key for n in found)}): their keys, databases and records are kept"
+        )
+        if (self.home(self.hub) / CONFIG_NAME).exists():
+            port = urlsplit(NodeSettings.load(self.home(self.hub)).url).port
+            stored = (port or self.port_base) - self.hub.offset
+            if stored != self.port_base:
+                self.say(f"they were made for --port-base {stored}, so they keep those ports")
+                self.port_base = stored
+
     def init_homes(self) -> None:
-        hub = self.topology[0]
         for node in self.topology:
             home = self.home(node)
             if (home / CONFIG_NAME).exists():
                 continue
-            hub_key = "" if node.hub else load_key(NodeSettings.load(self.home(hub))).public_b64
+            hub_home = self.home(self.hub)
+            hub_key = "" if node.hub else load_key(NodeSettings.load(hub_home)).public_b64
             settings = init_home(
                 home,
                 name=node.name,
@@ -94,96 +141,126 @@ class Demo:
                 longitude=node.longitude,
                 placeholder=node.placeholder,
                 hub=node.hub,
-                hub_url="" if node.hub else self.url(hub),
+                hub_url="" if node.hub else self.url(self.hub),
                 hub_key=hub_key,
             )
-            open_database(settings.db_url, origin=settings.node_id)
-            self.console.print(f"created {node.key}: {settings.node_id}")
+            open_database(settings.db_url, origin=settings.node_id).dispose()
+            self.say(f"created {node.key}: {settings.node_id}")
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHNET_")}
+        env = dict(os.environ)
         env.update(
             HEALTHNET_SYNC_INTERVAL_SECONDS="3",
             HEALTHNET_SYNC_JITTER_SECONDS="1",
             HEALTHNET_LOG_LEVEL="warning",
+            PYTHONUNBUFFERED="1",
+        )
+        self.say(
+            f"starting {len(self.topology)} node processes; each loads the whole application, "
+            "which can take a minute on a small machine"
         )
         for node in self.topology:
-            home = self.home(node)
-            log = (home / "serve.log").open("ab")
-            self.procs[node.key] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "node.cli",
-                    "serve",
-                    str(home),
-                    "--port",
-                    str(self.port_base + node.offset),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        for node in self.topology:
-            self._wait_healthy(node)
-
-    def _wait_healthy(self, node: DemoNode) -> None:
-        for _ in range(300):  # at most 30 s per node
-            proc = self.procs[node.key]
-            if proc.poll() is not None:
-                raise NodeUnreachable(
-                    f"{node.key} exited ({proc.returncode}); see {self.home(node) / 'serve.log'}"
+            argv = [sys.executable, "-m", "node.cli", "serve", str(self.home(node))]
+            with self.log(node).open("ab") as log, self.signals.held():
+                # Its own session: Ctrl-C in the terminal reaches the demo alone, which
+                # stops each node by PID, in order, and waits for it.
+                self.procs[node.key] = subprocess.Popen(
+                    [*argv, "--port", str(self.port_base + node.offset)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
                 )
-            try:
-                if httpx.get(self.url(node) + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise NodeUnreachable(f"{node.key} did not come up on {self.url(node)}")
+        self.say("pids: " + ", ".join(f"{k} {p.pid}" for k, p in self.procs.items()))
+        with progress(self.say, "starting") as update:
+            self._wait_healthy(update)
+
+    def _wait_healthy(self, update: Callable[[str], None]) -> None:
+        start = time.monotonic()
+        waiting = list(self.topology)
+        while True:
+            for node in list(waiting):
+                proc = self.procs[node.key]
+                if proc.poll() is not None:
+                    raise NodeUnreachable(
+                        f"{node.key} exited ({proc.returncode}); see {self.log(node)}"
+                    )
+                if _healthy(self.url(node)):
+                    waiting.remove(node)
+                    self.say(
+                        f"{node.key} is up: {self.url(node)} "
+                        f"(pid {proc.pid}, {time.monotonic() - start:.0f} s)"
+                    )
+            if not waiting:
+                return
+            if time.monotonic() - start > START_TIMEOUT:
+                raise NodeUnreachable(
+                    f"{', '.join(n.key for n in waiting)} did not answer within "
+                    f"{START_TIMEOUT:.0f} s; see {self.data}/NODE/{LOG_NAME}"
+                )
+            up = len(self.topology) - len(waiting)
+            update(f"{up}/{len(self.topology)} up, waiting for {', '.join(n.key for n in waiting)}")
+            time.sleep(0.25)
+
+    @contextmanager
+    def database(self, node: DemoNode) -> Iterator[tuple[NodeSettings, Engine]]:
+        settings = NodeSettings.load(self.home(node))
+        engine = open_database(settings.db_url, origin=settings.node_id)
+        try:
+            yield settings, engine
+        finally:
+            engine.dispose()
 
     def admit_all(self) -> None:
-        hub = self.topology[0]
-        settings = NodeSettings.load(self.home(hub))
-        engine = open_database(settings.db_url, origin=settings.node_id)
-        with Session(engine) as session:
-            held = roster.current(session, hub=settings.node_id)
-        listed = {n.node_id for n in held[0].nodes} if held else set()
-        for node in self.topology[1:]:
-            node_settings = NodeSettings.load(self.home(node))
-            if node_settings.node_id in listed:
-                continue
-            info = httpx.get(self.url(node) + "/node", timeout=10).json()
-            # The key given "out of band": read from the node's own home on this machine.
-            expected = load_key(node_settings).public_b64
-            operator.admit(engine, settings, info, expected_key=expected, now=utc_now())
-            self.console.print(f"admitted {node.key} into the hub's roster")
-        engine.dispose()
+        with self.database(self.hub) as (settings, engine):
+            with Session(engine) as session:
+                held = roster.current(session, hub=settings.node_id)
+            listed = {n.node_id for n in held[0].nodes} if held else set()
+            for node in self.topology[1:]:
+                node_settings = NodeSettings.load(self.home(node))
+                if node_settings.node_id in listed:
+                    continue
+                info = httpx.get(self.url(node) + "/node", timeout=10).json()
+                # The key given "out of band": read from the node's own home on this machine.
+                expected = load_key(node_settings).public_b64
+                operator.admit(engine, settings, info, expected_key=expected, now=utc_now())
+                self.say(f"admitted {node.key} into the hub's roster")
 
     def seed(self) -> None:
         for node in self.topology:
-            home = self.home(node)
-            if (home / SEEDED).exists():
+            if (self.home(node) / SEEDED).exists():
                 continue
-            settings = NodeSettings.load(home)
-            engine = open_database(settings.db_url, origin=settings.node_id)
-            key = load_key(settings)
-            for kind in ("members", "events"):
-                path = SAMPLES / f"{node.region.value}-{kind}.csv"
-                if not path.exists():
-                    continue
-                report = run_import(
-                    engine,
-                    path=path,
-                    kind=kind[:-1],
-                    key=key,
-                    origin=settings.node_id,
-                    region=settings.region.value,
-                    clock=utc_now,
+            with self.database(node) as (settings, engine):
+                for kind in ("members", "events"):
+                    path = SAMPLES / f"{node.region.value}-{kind}.csv"
+                    if path.exists():
+                        report = run_import(
+                            engine,
+                            path=path,
+                            kind=kind[:-1],
+                            key=load_key(settings),
+                            origin=settings.node_id,
+                            region=settings.region.value,
+                            clock=utc_now,
+                        )
+                        self.say(f"seeded {node.key}: {report.created} {kind}")
+            (self.home(node) / SEEDED).write_text("seeded\n")
+
+    def token(self) -> str:
+        """The writer node's admin token. Only its hash is in the database, so the demo
+        keeps the plain token in its own data (mode 0600) to show it again on a resumed run."""
+        path = self.home(self.writer_node) / TOKEN_FILE
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        with self.database(self.writer_node) as (_settings, engine):
+            with Session(writer(engine), expire_on_commit=False) as session:
+                _row, plaintext = tokens.create_token(
+                    session, role=tokens.Role.ADMIN, label="healthnet demo", now=utc_now()
                 )
-                self.console.print(f"seeded {node.key}: {report.created} {kind}")
-            engine.dispose()
-            (home / SEEDED).write_text("seeded\n")
+                session.commit()
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            fh.write(plaintext + "\n")
+        return plaintext
 
     # -- watching ---------------------------------------------------------------------
     def heads(self) -> dict[str, dict[str, tuple[int, str]]]:
@@ -216,16 +293,30 @@ class Demo:
             time.sleep(0.5)
         return False
 
-    def table(self) -> Table:
-        table = Table("node", "region", "leader", "URL", title="healthnet demo federation")
-        for node in self.topology:
-            table.add_row(
-                node.key,
-                node.region.value,
-                node.leader + (" (placeholder)" if node.placeholder else ""),
-                self.url(node),
-            )
-        return table
+    def rows(self) -> list[tuple[str, ...]]:
+        return [
+            (n.key, n.region.value, self.url(n), n.leader + (" (placeholder)" * n.placeholder))
+            for n in self.topology
+        ]
+
+    def how_to_write(self) -> None:
+        node, token = self.writer_node, self.token()
+        member = {"name": "Demo Hospital", "kind": "hospital", "region": node.region.value}
+        member["country"] = _a_country(node)
+        curl = shlex.join(
+            [
+                "curl", "-X", "POST", f"{self.url(node)}/admin/members",
+                "-H", f"Authorization: Bearer {token}",
+                "-H", "Content-Type: application/json",
+                "-d", json.dumps(member),
+            ]
+        )  # fmt: skip
+        where = self.home(node) / TOKEN_FILE
+        self.say(f"admin token for {node.key} ({self.url(node)}), kept in {where}:")
+        self.say(f"  {token}")
+        self.say("write a member with it:")
+        self.say(f"  {curl}")
+        self.say(f"API and sign-in: {self.url(node)}/docs (Authorize, then paste the token)")
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -233,15 +324,29 @@ class Demo:
                 proc.send_signal(signal.SIGTERM)
         for key, proc in self.procs.items():
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait(timeout=5)
-            self.console.print(f"stopped {key} (pid {proc.pid})")
+                proc.wait(timeout=STOP_TIMEOUT)
+            self.say(f"stopped {key} (pid {proc.pid})")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _a_country(node: DemoNode) -> str:
+    """A country of the node's region, for the sample curl line: one its sample data uses."""
+    path = SAMPLES / f"{node.region.value}-members.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return next(csv.DictReader(fh))["country"]
 
 
 def run(
-    data: Path,
+    data: Path | None,
     port_base: int,
     topology: Path,
     *,
@@ -249,28 +354,66 @@ def run(
     console: Console,
     timeout: float = 180.0,
 ) -> int:
-    demo = Demo(data, port_base, load_topology(topology), console)
-    demo.init_homes()
-    try:
-        demo.start()
-        demo.admit_all()
-        demo.seed()
-        with console.status("syncing") as status:
-            ok = demo.wait_in_sync(timeout, lambda text: status.update(f"syncing: {text}"))
-        console.print(demo.table())
-        if not ok:
-            console.print("[red]the nodes did not agree in time[/]; see the serve.log files")
-            return 1
-        console.print("all nodes agree: every node serves the whole world's directory")
-        console.print(f"worldwide view (hub): {demo.url(demo.topology[0])}/world")
-        if exit_when_synced:
+    """Run the demo under ``data`` (a new temporary directory when None, removed at the end;
+    a directory the user gave is never removed) until a stop signal, or until every node
+    agrees with ``exit_when_synced``. The exit status: 0, or 1 when a node failed."""
+    say = Say(console)
+    nodes = load_topology(topology)
+    ignored = sorted(k for k in os.environ if k.startswith("HEALTHNET_"))
+    for name in ignored:  # a real node's HEALTHNET_DATABASE_URL must not reach six demo nodes
+        del os.environ[name]
+    if ignored:
+        say(f"ignoring {', '.join(ignored)}: the demo's nodes use only their own homes")
+    with StopSignals() as signals:
+        with signals.held():
+            root = Path(tempfile.mkdtemp(prefix="healthnet-demo-")) if data is None else data
+        root = root.resolve()
+        demo = Demo(root, port_base, nodes, say, signals)
+        try:
+            return _run(demo, temporary=data is None, exit_when_synced=exit_when_synced,
+                        timeout=timeout)  # fmt: skip
+        except (Stopped, KeyboardInterrupt) as exc:
+            name = exc.args[0] if isinstance(exc, Stopped) else "SIGINT"
+            say(f"{name}: stopping the federation")
             return 0
-        console.print("Ctrl-C stops the federation")
-        while all(p.poll() is None for p in demo.procs.values()):
-            time.sleep(1)
-        console.print("[red]a node process exited[/]; stopping the others")
+        finally:
+            signals.stopping = True
+            demo.stop()
+            if data is None:
+                shutil.rmtree(root, ignore_errors=True)
+                say(f"removed {root}" if not root.exists() else f"could not remove {root}")
+
+
+def _run(demo: Demo, *, temporary: bool, exit_when_synced: bool, timeout: float) -> int:
+    say, hub = demo.say, demo.hub
+    kept = "temporary: removed when the demo stops" if temporary else "kept: --data again resumes"
+    say(f"healthnet demo: the hub and {len(demo.topology) - 1} regional nodes on 127.0.0.1")
+    say(f"data: {demo.data} ({kept})")
+    names = ", ".join(n.key for n in demo.topology)
+    say(f"logs: {demo.data}/NODE/{LOG_NAME}, one per node (NODE: {names})")
+    demo.resume()
+    demo.data.mkdir(parents=True, exist_ok=True)
+    demo.init_homes()
+    demo.start()
+    demo.admit_all()
+    demo.seed()
+    with progress(say, "syncing") as update:
+        ok = demo.wait_in_sync(timeout, update)
+    say.table("healthnet demo federation", ("node", "region", "URL", "leader"), demo.rows())
+    if not ok:
+        say(f"the nodes did not agree in time; see {demo.data}/NODE/{LOG_NAME}", style="red")
         return 1
-    except KeyboardInterrupt:
+    say("all nodes agree: every node serves the whole world's directory")
+    say(f"worldwide view (hub): {demo.url(hub)}/world")
+    demo.how_to_write()
+    if exit_when_synced:
         return 0
-    finally:
-        demo.stop()
+    say(
+        f"Ctrl-C, closing this terminal or `kill {os.getpid()}` stops all "
+        f"{len(demo.topology)} nodes" + (" and removes the data" if temporary else "")
+    )
+    while all(p.poll() is None for p in demo.procs.values()):
+        time.sleep(1)
+    failed = [k for k, p in demo.procs.items() if p.poll() is not None]
+    say(f"{', '.join(failed)} exited; stopping the others (see {LOG_NAME})", style="red")
+    return 1
