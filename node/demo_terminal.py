@@ -15,10 +15,13 @@ an error that would cut the clean-up short.
 
 from __future__ import annotations
 
+import json
+import shlex
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType, TracebackType
 
 from rich.console import Console
@@ -111,6 +114,25 @@ class Say:
             self.console.print(table)
         except OSError:
             pass
+
+
+    def how_to_write(
+        self, key: str, url: str, token: str, kept: Path, member: dict[str, str]
+    ) -> None:
+        """The token and a curl line that writes with it, each whole, ready to paste."""
+        curl = shlex.join(
+            [
+                "curl", "-X", "POST", f"{url}/admin/members",
+                "-H", f"Authorization: Bearer {token}",
+                "-H", "Content-Type: application/json",
+                "-d", json.dumps(member),
+            ]
+        )  # fmt: skip
+        self(f"admin token for {key} ({url}), kept in {kept}:")
+        self(f"  {token}")
+        self("write a member with it:")
+        self(f"  {curl}")
+        self(f"API and sign-in: {url}/docs (Authorize, then paste the token)")
 
 
 @contextmanager

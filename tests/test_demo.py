@@ -7,15 +7,24 @@ a ``finally`` (tests/support/demo.py)."""
 
 from __future__ import annotations
 
+import io
+import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
+import tomllib
 from pathlib import Path
 
 import httpx
 import pytest
+import tomli_w
+from rich.console import Console
 from support.demo import READY, REGIONS, START_TIMEOUT, DemoRun, free_base, gone, serves_everything
+
+from node import demo
+from node.errors import NodeUnreachable
 
 pytestmark = pytest.mark.slow
 
@@ -136,3 +145,26 @@ def test_a_second_run_with_data_says_it_resumes_and_ctrl_c_keeps_the_data(tmp_pa
         second.stop()
     assert sorted(p.name for p in data.iterdir()) == sorted(urls)
     assert (data / "europe" / "demo-token").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_node_that_cannot_start_shows_its_log_and_its_directory_goes(tmp_path: Path) -> None:
+    """The hub alone, on a port something else holds: its log's end is shown before the
+    temporary directory (and the log with it) is removed."""
+    nodes = tomllib.loads(demo.DEFAULT_TOPOLOGY.read_text(encoding="utf-8"))["node"]
+    topology = tmp_path / "hub-only.toml"
+    topology.write_text(tomli_w.dumps({"node": [n for n in nodes if n.get("hub")]}))
+    sink = io.StringIO()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        with pytest.raises(NodeUnreachable, match="hub exited"):
+            demo.run(
+                None, port, topology, exit_when_synced=True, console=Console(file=sink, width=80)
+            )
+    text = sink.getvalue()
+    assert "--- the end of hub's log ---" in text
+    assert "address already in use" in text.lower(), text
+    found = re.search(r"^data: (\S+) \(temporary", text, re.M)
+    assert found and not Path(found.group(1)).exists(), text
+    assert "stopped hub (pid " in text

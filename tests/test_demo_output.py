@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from node import demo, tokens
+from node import demo_federation as demo
+from node import tokens
 from node.db.session import Session
 from node.demo_terminal import Say, Stopped, StopSignals
 
