@@ -189,8 +189,9 @@ class Demo:
                     f"{', '.join(n.key for n in waiting)} did not answer within "
                     f"{START_TIMEOUT:.0f} s"
                 )
-            up = len(self.topology) - len(waiting)
-            update(f"{up}/{len(self.topology)} up, waiting for {', '.join(n.key for n in waiting)}")
+            up = f"{len(self.topology) - len(waiting)}/{len(self.topology)} up"
+            # The names once few are left, so the line fits a narrow terminal.
+            update(up + (f", waiting for {', '.join(n.key for n in waiting)}" * (len(waiting) < 4)))
             time.sleep(0.25)
 
     @contextmanager
