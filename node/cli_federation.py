@@ -296,15 +296,11 @@ def demo(
     ] = False,
 ) -> None:
     """Start a local federation: the hub and five continental nodes on 127.0.0.1."""
-    import tempfile
-
     from node import demo as demo_module
 
-    temp = None if data else tempfile.TemporaryDirectory(prefix="healthnet-demo-")
-    where = data or Path(temp.name)  # type: ignore[union-attr]
     try:
         code = demo_module.run(
-            where.resolve(),
+            data,
             port_base,
             topology or demo_module.DEFAULT_TOPOLOGY,
             exit_when_synced=exit_when_synced,
@@ -312,9 +308,6 @@ def demo(
         )
     except HealthnetError as exc:
         raise _fail(exc) from exc
-    finally:
-        if temp is not None:
-            temp.cleanup()
     raise typer.Exit(code)
 
 

@@ -32,6 +32,10 @@ class NodeSettings(BaseSettings):
     key_id: str = "ed25519:1"
     key_from_seq: int = Field(default=1, ge=1, description="First seq the current key signs")
     database_url: str = ""
+    # A file holding the database password (a Docker or systemd secret): ``db_url`` puts
+    # it into ``database_url``, so the password is never in an environment variable, which
+    # ``docker inspect`` and /proc/PID/environ show to anyone who can look.
+    database_password_file: str = ""
     # Limits. Defaults suit a regional node; each is documented in docs/OPERATIONS.md.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_page_size: int = Field(default=200, ge=1, le=200)
@@ -80,11 +84,18 @@ class NodeSettings(BaseSettings):
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         data.update(overrides)
-        return cls(home=home, **data)
+        settings = cls(home=home, **data)
+        if settings.database_password_file:  # a missing secret fails here, not at first use
+            read_secret(Path(settings.database_password_file))
+        return settings
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.home / 'node.db'}"
+        if not self.database_url:
+            return f"sqlite:///{self.home / 'node.db'}"
+        if not self.database_password_file:
+            return self.database_url
+        return with_password(self.database_url, read_secret(Path(self.database_password_file)))
 
     @property
     def key_path(self) -> Path:
@@ -93,3 +104,19 @@ class NodeSettings(BaseSettings):
 
 def key_file(home: Path, key_id: str) -> Path:
     return home / "keys" / (key_id.replace(":", "-") + ".pem")
+
+
+def read_secret(path: Path) -> str:
+    """A secret file's content without its final line break (as PostgreSQL's image reads
+    ``POSTGRES_PASSWORD_FILE``, so one file serves both)."""
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the database password file {path}: {exc}") from exc
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in it, quoted as a URL needs (``@``, ``/`` or ``:`` in it)."""
+    from sqlalchemy.engine import make_url  # here: reading settings needs no database library
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
