@@ -35,6 +35,7 @@ from node.problems import PageRoute
 from node.runtime import Runtime
 from node.sync.trustbook import TrustBook
 from node.web.labels import country_name, label, language_name
+from node.web.paging import pager
 from node.web.social import profile_url
 from node.web.views import (
     RECORD_ID,
@@ -42,7 +43,6 @@ from node.web.views import (
     choice_param,
     country_param,
     event_view,
-    next_link,
     query_params,
     safe_url,
     since_param,
@@ -138,7 +138,13 @@ def directory(request: Request, session: SessionDep) -> HTMLResponse:
             "kinds": [k.value for k in MemberKind],
             "members": [item(r, "member") for r in page.rows],
             "total": page.total,
-            "next": next_link(params, page.next_cursor),
+            "pager": pager(
+                params,
+                next_cursor=page.next_cursor,
+                shown=len(page.rows),
+                total=page.total,
+                page_size=PAGE_SIZE,
+            ),
         },
     )
 
@@ -203,7 +209,13 @@ def events_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> H
             "kinds": [k.value for k in EventKind],
             "months": by_month(events),
             "total": page.total,
-            "next": next_link({**params, "from": since}, page.next_cursor),
+            "pager": pager(
+                {**params, "from": since},
+                next_cursor=page.next_cursor,
+                shown=len(page.rows),
+                total=page.total,
+                page_size=PAGE_SIZE,
+            ),
             "feed": subscribe_links(
                 runtime.settings.url,
                 FeedFilters(region=query.region, kind=query.category).path(),
