@@ -28,6 +28,7 @@ from federation import errors as federation_errors
 from federation.errors import HealthnetError
 from node import errors as node_errors
 from node import problems
+from node.demo_terminal import Stopped
 from node.web import pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,9 @@ ALLOWED: dict[type[BaseException], tuple[str, str]] = {
     # Raised from BodyLimit's receive: FastAPI turns any other exception raised while it
     # reads a body into a 400 ("There was an error parsing the body"), not this one.
     StarletteHTTPException: ("node/problems.py", "a streamed body over the limit"),
+    # A stop signal (SIGTERM, SIGHUP) unwinds `healthnet demo` as Ctrl-C's
+    # KeyboardInterrupt does, so its clean-up runs: control flow, not an error.
+    Stopped: ("node/demo_terminal.py", "a stop signal unwinds the demo"),
 }
 
 # Raises in files another change owns (node/sync.py, node/roster.py, node/db/) that are

@@ -229,7 +229,7 @@ def test_node_page(web: Node) -> None:
     [
         ("/", {"region": "mars"}),
         ("/", {"kind": "spaceship"}),
-        ("/", {"country": "Netherlands"}),
+        ("/", {"country": "Neverland"}),
         ("/", {"q": "x" * 500}),
         ("/", {"cursor": "garbage!!"}),
         ("/", {"cursor": "W10"}),
@@ -241,8 +241,43 @@ def test_node_page(web: Node) -> None:
 )
 def test_bad_query_parameters_give_an_html_422(web: Node, url: str, params: dict[str, str]) -> None:
     text = get_html(web, url, 422, **params)
-    assert "could not be run" in text
+    assert "Please correct this and search again" in text
     assert "<b>" not in main_of(text)
+
+
+def test_a_bad_search_names_every_problem_and_keeps_the_form(web: Node) -> None:
+    add_member(web)
+    text = main_of(get_html(web, "/", 422, q="radboud", kind="spaceship", country="Neverland"))
+    assert "Please correct these and search again" in text
+    assert "<strong>kind</strong>" in text and "<strong>country</strong>" in text
+    assert 'value="radboud"' in text and 'value="Neverland"' in text  # as typed
+    assert 'id="country" name="country"' in text and 'aria-invalid="true"' in text
+    assert 'class="name"' not in text  # no results beside the errors
+
+
+def test_names_work_where_codes_do_and_topics_are_suggested(web: Node) -> None:
+    mid = add_member(web, topics=["patient safety", "digital health"])
+    for params in ({"country": "Netherlands"}, {"language": "Dutch"}, {"language": "nl"}):
+        assert f'href="/m/{mid}"' in get_html(web, "/", **params), params
+    text = get_html(web, "/", topic="patient")
+    assert f'href="/m/{mid}"' not in text
+    assert '<a href="/?topic=patient%20safety">patient safety</a>' in text
+    assert '<option value="digital health">' in text  # the datalist of topics in use
+
+
+def test_events_filter_by_dates_topic_and_language(web: Node) -> None:
+    march = add_event(web, title="March thing", topics=["telehealth"], language="nl")
+    april = add_event(
+        web, title="April thing", starts_at="2027-04-02T10:00", ends_at="2027-04-02T12:00"
+    )
+    only = {"to": "2027-03-31"}, {"from": "2027-04-01"}, {"topic": "telehealth"}, {"language": "nl"}
+    expect = [march, april, march, march]
+    for params, eid in zip(only, expect, strict=True):
+        text = get_html(web, "/e", **params)
+        assert f'href="/e/{eid}"' in text, params
+        other = april if eid == march else march
+        assert f'href="/e/{other}"' not in text, params
+    assert "<strong>to</strong>" in get_html(web, "/e", 422, to="31/03/2027")
 
 
 def test_nul_in_the_query_is_refused_before_the_pages(web: Node) -> None:

@@ -21,32 +21,30 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from federation import provenance
+from federation.errors import WireFormatError
 from federation.provenance import Check, KeyRing
-from node.db import entries, log
+from node.db import entries, facets, log
 from node.db.search import Page, search
 from node.db.search import Query as Search
 from node.db.session import Session
 from node.deps import KeysDep, RuntimeDep, SessionDep, StatusDep, TrustDep, get_runtime
 from node.entries import item, normal_language
-from node.errors import UnknownRecord
+from node.errors import InvalidInput, UnknownRecord
 from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
 from node.problems import PageRoute
 from node.runtime import Runtime
 from node.sync.trustbook import TrustBook
+from node.web.forms import Form
 from node.web.labels import country_name, label, language_name
-from node.web.paging import pager
+from node.web.paging import Pager, pager
 from node.web.social import profile_url
 from node.web.views import (
     RECORD_ID,
     by_month,
-    choice_param,
-    country_param,
     event_view,
     query_params,
     safe_url,
-    since_param,
-    text_param,
 )
 from schemas.event import EventKind
 from schemas.geo import REGION_LABELS, Region
@@ -118,35 +116,67 @@ def verify_stored(session: Session, keys: KeyRing, record_id: str) -> Check | No
 @router.get("/", response_class=HTMLResponse)
 def directory(request: Request, session: SessionDep) -> HTMLResponse:
     params = query_params(request)
+    form = Form(params)
+    form.paging()
     query = Search(
         kind="member",
         limit=PAGE_SIZE,
-        q=text_param(params, "q", 200),
-        region=choice_param(params, "region", Region),
-        country=country_param(params),
-        category=choice_param(params, "kind", MemberKind),
-        topic=(text_param(params, "topic", 60) or "").lower() or None,
-        language=normal_language(text_param(params, "language", 35)),
+        q=form.text("q", 200),
+        region=form.choice("region", Region),
+        country=form.country(),
+        category=form.choice("kind", MemberKind),
+        topic=(form.text("topic", 60) or "").lower() or None,
+        language=normal_language(form.text("language", 35)),
     )
-    page: Page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
+    page = _search(session, form, query)
+    topics = facets.tag_values(session, kind="member", tag="topic")
     return render(
         request,
         "directory.html",
         {
             "title": "Directory",
             "params": params,
+            "errors": form.errors,
             "kinds": [k.value for k in MemberKind],
             "members": [item(r, "member") for r in page.rows],
             "total": page.total,
-            "pager": pager(
-                params,
-                next_cursor=page.next_cursor,
-                shown=len(page.rows),
-                total=page.total,
-                page_size=PAGE_SIZE,
-            ),
+            "pager": _pager(params, page),
+            "topics": topics,
+            "near_topics": _near_topics(query.topic, topics) if not page.rows else [],
+            "countries": facets.countries(session, kind="member"),
+            "languages": facets.tag_values(session, kind="member", tag="language"),
         },
+        status=422 if form.errors else 200,
     )
+
+
+def _search(session: Session, form: Form, query: Search) -> Page:
+    """One page of results, or none when the form has errors (they are shown instead)."""
+    if not form.errors:
+        try:
+            return search(session, query, cursor=form.text("cursor", 600), count=True)
+        except InvalidInput as exc:
+            form.fail(exc)
+        except WireFormatError as exc:  # a cursor from another search, or an edited one
+            form.errors.append(("cursor", f"{exc.reason}; start the search again"))
+    return Page(rows=[], next_cursor=None, total=0)
+
+
+def _pager(params: dict[str, str], page: Page) -> Pager | None:
+    if not page.rows:
+        return None
+    return pager(
+        params, next_cursor=page.next_cursor, shown=len(page.rows), total=page.total,
+        page_size=PAGE_SIZE,
+    )
+
+
+def _near_topics(wanted: str | None, topics: list[str]) -> list[str]:
+    """For a topic filter that found nothing: the topics in use that contain its words."""
+    if not wanted:
+        return []
+    words = wanted.split()
+    return [t for t in topics if all(w in t for w in words)][:8]
 
 
 @router.get("/m/{member_id}", response_class=HTMLResponse)
@@ -189,38 +219,44 @@ def member_page(
 @router.get("/e", response_class=HTMLResponse)
 def events_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
     params = query_params(request)
-    since = since_param(params, runtime.clock())
+    form = Form(params)
+    form.paging()
+    since = form.since(runtime.clock())
+    until = form.until()
     query = Search(
         kind="event",
         limit=PAGE_SIZE,
-        q=text_param(params, "q", 200),
-        region=choice_param(params, "region", Region),
-        category=choice_param(params, "kind", EventKind),
+        q=form.text("q", 200),
+        region=form.choice("region", Region),
+        category=form.choice("kind", EventKind),
+        topic=(form.text("topic", 60) or "").lower() or None,
+        language=normal_language(form.text("language", 35)),
         ends_after=since,
+        starts_before=until,
     )
-    page = search(session, query, cursor=text_param(params, "cursor", 600), count=True)
+    page = _search(session, form, query)
     events = [event_view(item(r, "event")) for r in page.rows]
+    topics = facets.tag_values(session, kind="event", tag="topic")
     return render(
         request,
         "events.html",
         {
             "title": "Events",
             "params": params,
+            "errors": form.errors,
             "kinds": [k.value for k in EventKind],
             "months": by_month(events),
             "total": page.total,
-            "pager": pager(
-                {**params, "from": since},
-                next_cursor=page.next_cursor,
-                shown=len(page.rows),
-                total=page.total,
-                page_size=PAGE_SIZE,
-            ),
+            "pager": _pager({**params, "from": since}, page),
+            "topics": topics,
+            "near_topics": _near_topics(query.topic, topics) if not page.rows else [],
+            "languages": facets.tag_values(session, kind="event", tag="language"),
             "feed": subscribe_links(
                 runtime.settings.url,
                 FeedFilters(region=query.region, kind=query.category).path(),
             ),
         },
+        status=422 if form.errors else 200,
     )
 
 
