@@ -18,15 +18,13 @@ from support.factories import add_event, add_member, member_body
 from support.fhir import FHIR_JSON, ext, fhir, local, outcome, provenance, validate, walk
 from support.nodes import Node
 
+from node.db import fhir as queries
 from node.db.tables import RECORDS
-from node.fhir import queries
 
 ORG_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 KIND = "https://healthnet.example/fhir/CodeSystem/member-kind"
 ROLE_URL = "https://healthnet.example/fhir/StructureDefinition/network-role"
 SOCIAL_URL = "https://healthnet.example/fhir/StructureDefinition/social-account"
-
-
 
 
 def plain(text: str) -> str:

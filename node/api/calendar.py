@@ -18,17 +18,15 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from sqlalchemy import ColumnElement, and_, exists, select
-from sqlmodel import Session
 
 from federation.canonical import b64url
 from node.api.admin_writes import RecordIdPath
-from node.db.search import ROW_COLUMNS, to_row
-from node.db.tables import ENTRIES, SEQUENCES, TAGS
+from node.db import entries, feeds
+from node.db.session import Session
 from node.deps import RuntimeDep, SessionDep
 from node.entries import item
 from node.errors import NotFound
@@ -38,7 +36,6 @@ from node.runtime import Runtime
 from node.settings import NodeSettings
 from schemas.event import EventKind
 from schemas.geo import REGION_LABELS, Region
-from schemas.instants import format_utc
 
 router = APIRouter(tags=["calendar"], responses=responses(404, 422))
 
@@ -249,9 +246,20 @@ def _build(
     organizer_name: str | None,
     today: date,
 ) -> bytes:
-    rows = _window(session, filters, today)
-    events = [item(to_row(r, None), "event") for r in rows]
-    organizers = _names(session, {e["organizer"] for e in events if e.get("organizer")})
+    rows = feeds.window(
+        session,
+        region=filters.region,
+        organizer=filters.organizer,
+        category=filters.kind,
+        topic=filters.topic,
+        today=today,
+        limit=MAX_FEED_EVENTS,
+        history_days=HISTORY_DAYS,
+    )
+    events = [item(r, "event") for r in rows]
+    organizers = entries.member_names(
+        session, ids={e["organizer"] for e in events if e.get("organizer")}
+    )
     name = feed_name(
         settings.name,
         kind=filters.kind,
@@ -270,9 +278,7 @@ def _build(
 
 def feed_etag(session: Session, settings: NodeSettings, filters: Filters, today: date) -> str:
     """The validator, from one read of the per-origin sequence table (a row per node)."""
-    sequences = session.execute(
-        select(SEQUENCES.c.origin, SEQUENCES.c.last_seq).order_by(SEQUENCES.c.origin)
-    ).all()
+    sequences = feeds.sequences(session)
     state = [
         FEED_FORMAT,
         MAX_FEED_EVENTS,
@@ -282,7 +288,7 @@ def feed_etag(session: Session, settings: NodeSettings, filters: Filters, today:
         settings.url,
         filters.query_string(),
         today.isoformat(),
-        [[origin, int(seq)] for origin, seq in sequences],
+        [[origin, seq] for origin, seq in sequences],
     ]
     digest = hashlib.sha256(json.dumps(state, separators=(",", ":")).encode()).digest()
     return f'W/"{b64url(digest[:18])}"'
@@ -302,71 +308,9 @@ def _topic(topic: str | None) -> str | None:
     return topic.strip().lower() if topic else None
 
 
-def _where(filters: Filters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [ENTRIES.c.kind == "event"]
-    if filters.region is not None:
-        where.append(ENTRIES.c.region == filters.region)
-    if filters.organizer is not None:
-        where.append(ENTRIES.c.organizer == filters.organizer)
-    if filters.kind is not None:
-        where.append(ENTRIES.c.category == filters.kind)
-    if filters.topic is not None:
-        where.append(
-            exists().where(
-                and_(
-                    TAGS.c.entry_pk == ENTRIES.c.pk,
-                    TAGS.c.tag == "topic",
-                    TAGS.c.value == filters.topic,
-                )
-            )
-        )
-    return where
-
-
-def _window(session: Session, filters: Filters, today: date) -> list[Any]:
-    """The feed's events, by start. Events not over before today come first (nearest
-    first), then, while there is room, past events of the last ``HISTORY_DAYS`` (latest
-    first), so a full feed drops old history and far-future events, never the next ones."""
-    where = _where(filters)
-    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
-    upcoming = session.execute(
-        select(*ROW_COLUMNS)
-        .where(*where, ENTRIES.c.ends_at >= format_utc(midnight))
-        .order_by(ENTRIES.c.starts_at, ENTRIES.c.pk)
-        .limit(MAX_FEED_EVENTS)
-    ).all()
-    room = MAX_FEED_EVENTS - len(upcoming)
-    past: list[Any] = []
-    if room > 0:
-        since = format_utc(midnight - timedelta(days=HISTORY_DAYS))
-        past = list(
-            session.execute(
-                select(*ROW_COLUMNS)
-                .where(*where, ENTRIES.c.ends_at >= since, ENTRIES.c.ends_at < format_utc(midnight))
-                .order_by(ENTRIES.c.starts_at.desc(), ENTRIES.c.pk.desc())
-                .limit(room)
-            ).all()
-        )
-    return sorted([*past, *upcoming], key=lambda r: (r.starts_at, r.pk))
-
-
 def _member_name(session: Session, member_id: str) -> str:
-    name = session.execute(
-        select(ENTRIES.c.name).where(ENTRIES.c.record_id == member_id, ENTRIES.c.kind == "member")
-    ).scalar_one_or_none()
-    if name is None:
+    """The organizer a feed is named after; a feed of an unknown organizer is a 404."""
+    found = entries.member_names(session, ids={member_id})
+    if member_id not in found:
         raise NotFound(f"no member {member_id}")
-    return str(name)
-
-
-def _names(session: Session, ids: set[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    wanted = sorted(ids)
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(ENTRIES.c.record_id, ENTRIES.c.name).where(
-                ENTRIES.c.record_id.in_(wanted[start : start + 500]), ENTRIES.c.kind == "member"
-            )
-        )
-        found.update({r.record_id: r.name for r in rows})
-    return found
+    return found[member_id]

@@ -7,14 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlmodel import Session
 
 from node.api.admin_writes import RecordIdPath, admin_router
 from node.api.reads import EventPage, check_limit, one, page_response
+from node.db.entries import one as entry
 from node.db.search import Query as Search
 from node.db.search import search
-from node.db.tables import ENTRIES
+from node.db.session import Session
 from node.deps import RuntimeDep, SessionDep
 from node.entries import normal_language
 from node.errors import InvalidInput
@@ -98,10 +97,7 @@ def _organizer_exists(session: Session, body: BaseModel) -> None:
     organizer = getattr(body, "organizer", None)
     if organizer is None:
         return
-    found = session.execute(
-        select(ENTRIES.c.pk).where(ENTRIES.c.record_id == organizer, ENTRIES.c.kind == "member")
-    ).first()
-    if found is None:
+    if entry(session, kind="member", record_id=str(organizer)) is None:
         raise InvalidInput([("body.organizer", f"no member {organizer} in the directory")])
 
 

@@ -1,7 +1,7 @@
 """``/fhir``: a read-only FHIR R4 view of the directory (docs/FHIR.md).
 
 Thin: parameters are checked by ``node.fhir.params``, rows come from
-``node.fhir.queries``, resources and Bundles are built by the pure modules. Every answer,
+``node.db.fhir``, resources and Bundles are built by the pure modules. Every answer,
 errors included, is ``application/fhir+json``: the routes raise ``node.fhir.errors``
 leaves, and ``node.problems`` answers anything under ``/fhir`` with an OperationOutcome
 (never an RFC 9457 problem), written by the same ``fhir_response`` as the answers here.
@@ -26,9 +26,10 @@ from fastapi import APIRouter, Request, Response
 from starlette.types import Receive, Scope, Send
 
 from federation.provenance import KeyRing
+from node.db import fhir as queries
 from node.db.session import Session
 from node.deps import KeysDep, RuntimeDep, SessionDep
-from node.fhir import bundles, params, queries, resources
+from node.fhir import bundles, params, resources
 from node.fhir.errors import FhirDeleted, FhirMethodNotAllowed, FhirNotFound, FhirNotServed
 from node.fhir.params import ID_PATTERN
 from node.problems import fhir_response
@@ -206,7 +207,7 @@ def _read(session: Session, runtime: Runtime, keys: KeyRing, rtype: str, rid: st
     body = stored.body_dict()
     if body is None:  # a current version without its body: nothing to show
         raise FhirNotFound(f"{rtype}/{rid} is not known here")
-    version = stored.version_of(keys, runtime.settings.url)
+    version = resources.version_of(stored, keys, runtime.settings.url)
     found = (
         resources.organization(body, version)
         if rtype == "Organization"
@@ -237,7 +238,7 @@ def _search(
         body = stored.body_dict()
         if body is None:
             continue
-        version = stored.version_of(keys, url)
+        version = resources.version_of(stored, keys, url)
         resource = (
             resources.organization(body, version)
             if rtype == "Organization"
@@ -278,7 +279,7 @@ def _history(
     rows = queries.history(session, kinds=kinds, since=h.since, after=start, batch=h.count + 1)
     for stored in rows if h.count > 0 else ():
         change = bundles.Change(
-            stored.kind, stored.deleted, stored.body_dict(), stored.version_of(keys, url)
+            stored.kind, stored.deleted, stored.body_dict(), resources.version_of(stored, keys, url)
         )
         resumed = (stored.received_at, stored.origin, stored.seq) == start
         for part, part_type, resource in bundles.expand(change, h.types):

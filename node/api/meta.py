@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
-from sqlalchemy import func, select, text
 
+from node.db.census import per_kind
+from node.db.log import current_signed
+from node.db.session import ping
 from node.db.store import last_seq
-from node.db.tables import ENTRIES, RECORDS
 from node.deps import RuntimeDep, SessionDep
 from node.errors import NotFound
 from node.problems import responses
@@ -44,16 +45,13 @@ class NodeInfo(BaseModel):
 
 @router.get("/healthz", response_model=Health)
 def healthz(session: SessionDep) -> Health:
-    session.execute(text("SELECT 1"))
-    return Health(status="ok", database=session.get_bind().dialect.name)
+    return Health(status="ok", database=ping(session))
 
 
 @router.get("/node", response_model=NodeInfo)
 def node_info(session: SessionDep, runtime: RuntimeDep) -> NodeInfo:
     s = runtime.settings
-    counts = dict(
-        session.execute(select(ENTRIES.c.kind, func.count()).group_by(ENTRIES.c.kind)).all()
-    )
+    counts = per_kind(session)
     return NodeInfo(
         node_id=s.node_id,
         name=s.name,
@@ -78,17 +76,14 @@ def signed_record(
     record_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")], session: SessionDep
 ) -> Envelope:
     """The current signed envelope (or tombstone) of a record, for offline verification."""
-    row = session.execute(
-        select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig).where(
-            RECORDS.c.record_id == record_id, RECORDS.c.current.is_(True)
-        )
-    ).first()
-    if row is None:
+    signed = current_signed(session, record_id=record_id)
+    if signed is None:
         raise NotFound(f"no record {record_id}")
+    header, body, sig = signed
     return Envelope.model_validate(
         {
-            "record": json.loads(row.header),
-            "body": None if row.body is None else json.loads(row.body),
-            "sig": row.sig,
+            "record": json.loads(header),
+            "body": None if body is None else json.loads(body),
+            "sig": sig,
         }
     )

@@ -1,4 +1,4 @@
-"""Counts of the directory per region, for the worldwide view."""
+"""Counts of the directory: per region for the worldwide view, per kind for /node."""
 
 from __future__ import annotations
 
@@ -24,3 +24,9 @@ def per_region(session: Session, *, events_ending_after: str) -> dict[tuple[str,
     counts = {("member", str(r)): int(n) for r, n in members}
     counts.update({("event", str(r)): int(n) for r, n in events})
     return counts
+
+
+def per_kind(session: Session) -> dict[str, int]:
+    """{kind: count} of the live directory (members and events of every region)."""
+    rows = session.execute(select(ENTRIES.c.kind, func.count()).group_by(ENTRIES.c.kind)).all()
+    return {str(kind): int(n) for kind, n in rows}

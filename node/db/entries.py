@@ -5,8 +5,6 @@ means "no such member or event" to every reader alike.
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -28,9 +26,10 @@ def member_names(session: Session, *, ids: set[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for batch in chunks(sorted(ids)):
         rows = session.execute(
-            select(ENTRIES.c.record_id, ENTRIES.c.body).where(
+            select(ENTRIES.c.record_id, ENTRIES.c.name).where(
                 ENTRIES.c.record_id.in_(batch), ENTRIES.c.kind == "member"
             )
         ).all()
-        names.update((r.record_id, json.loads(r.body).get("name", r.record_id)) for r in rows)
+        # The projection's name column is the member body's name (db/projection.py).
+        names.update((str(r.record_id), str(r.name)) for r in rows)
     return names

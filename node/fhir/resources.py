@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from federation import provenance
+
+if TYPE_CHECKING:
+    from node.db.fhir import Stored
 
 NS = "https://healthnet.example/fhir"
 PROVENANCE_URL = f"{NS}/StructureDefinition/record-provenance"
@@ -69,6 +74,29 @@ class Version:
     version: int
     updated_at: str  # the origin's issued_at: meta.lastUpdated
     provenance: Provenance
+
+
+def version_of(stored: Stored, keys: provenance.KeyRing, node_url: str) -> Version:
+    """A stored version's meta and provenance, its signature re-checked against the keys
+    the roster vouches for now, so a suspended origin reads "suspended" here as it does
+    on the pages (both call federation.provenance.check)."""
+    checked = provenance.check(
+        keys, header_text=stored.header, sig=stored.sig, body_text=stored.body
+    )
+    return Version(
+        record_id=stored.record_id,
+        version=stored.version,
+        updated_at=stored.issued_at,
+        provenance=Provenance(
+            origin=stored.origin,
+            seq=stored.seq,
+            key_id=checked.key_id,
+            signature=checked.status.value,
+            received_at=stored.received_at,
+            envelope_url=f"{node_url}/records/{stored.record_id}",
+            standing=checked.standing.value,
+        ),
+    )
 
 
 def source(origin: str) -> str:

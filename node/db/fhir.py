@@ -1,4 +1,5 @@
-"""The FHIR view's reads: the only module of ``node.fhir`` that touches the database.
+"""The FHIR view's reads: every query the FHIR API (node/api/fhir.py) runs, so that the
+FHIR modules under node/fhir stay pure.
 
 Searches filter the ``entries`` projection (current, live records) and join the signed
 row in ``records`` for its header and signature; reads and history go to ``records``
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -32,12 +33,12 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from federation import provenance
 from node.db.tables import ENTRIES, RECORDS
 from node.db.text import fold, tokens
-from node.fhir.dates import DateTest
-from node.fhir.params import Search, Text
-from node.fhir.resources import Provenance, Version
+
+if TYPE_CHECKING:  # the parsed FHIR search; node.db needs only its attributes
+    from node.fhir.dates import DateTest
+    from node.fhir.params import Search, Text
 
 KINDS = ("member", "event")
 _RECORD = (
@@ -73,25 +74,6 @@ class Stored:
 
     def body_dict(self) -> dict[str, Any] | None:
         return None if self.body is None else dict(json.loads(self.body))
-
-    def version_of(self, keys: provenance.KeyRing, node_url: str) -> Version:
-        checked = provenance.check(
-            keys, header_text=self.header, sig=self.sig, body_text=self.body
-        )
-        return Version(
-            record_id=self.record_id,
-            version=self.version,
-            updated_at=self.issued_at,
-            provenance=Provenance(
-                origin=self.origin,
-                seq=self.seq,
-                key_id=checked.key_id,
-                signature=checked.status.value,
-                received_at=self.received_at,
-                envelope_url=f"{node_url}/records/{self.record_id}",
-                standing=checked.standing.value,
-            ),
-        )
 
 
 def _stored(row: Any) -> Stored:
