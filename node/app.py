@@ -20,8 +20,9 @@ from node.api import schemas as published_schemas
 from node.db.session import Engine, Session, writer
 from node.db.setup import open_database
 from node.home import load_key
+from node.limits import BodyLimit
 from node.metrics import Metrics
-from node.problems import BodyLimit, document, install
+from node.problems import document, install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import build as build_sync

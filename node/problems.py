@@ -2,7 +2,7 @@
 
 Routers, pages and the FHIR view raise errors of the tree (``federation.errors``); none
 builds an error response. ``_STATUS`` maps each class of the tree to a status and a
-problem type slug, and ``dialect`` picks, from the request alone, how the answer is
+problem type slug, and ``node.dialects.dialect`` picks, from the request alone, how the answer is
 written:
 
 * ``fhir``: anything under ``/fhir``, as an OperationOutcome in ``application/fhir+json``
@@ -26,16 +26,14 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation.errors import (
     HealthnetError,
@@ -46,6 +44,7 @@ from federation.errors import (
     SignatureError,
     WireFormatError,
 )
+from node.dialects import PROBLEM_MEDIA_TYPE, dialect, negotiated
 from node.errors import (
     ConfigError,
     Conflict,
@@ -74,7 +73,7 @@ from node.fhir.resources import operation_outcome
 
 log = logging.getLogger(__name__)
 
-MEDIA_TYPE = "application/problem+json"
+MEDIA_TYPE = PROBLEM_MEDIA_TYPE
 FHIR_MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
 
 # The one status table: the first row whose class the error is an instance of decides.
@@ -154,6 +153,11 @@ _FHIR_ISSUES = {
 # Every page that takes input is a search (the directory, the events, the nearest node).
 _SEARCH_FAILED = "That search could not be run"
 _UNEXPECTED = "the node hit an unexpected error"
+
+
+def http_slug(status: int) -> str:
+    """The problem type slug of a plain HTTP status (one the framework or a limit raises)."""
+    return _HTTP_SLUGS[status]
 
 
 def status_of(error: type[HealthnetError]) -> tuple[int, str]:
@@ -243,67 +247,6 @@ def field_errors(errors: Iterable[Any]) -> list[dict[str, str]]:
     return out
 
 
-class PageRoute(APIRoute):
-    """A route of the HTML pages: its errors are answered as the HTML error page. The
-    page routers are made with ``APIRouter(route_class=PageRoute)``."""
-
-
-Dialect = Literal["problem", "fhir", "html"]
-
-
-def dialect(request: Request) -> Dialect:
-    """How an error on this request is written; the only place that decides it.
-
-    A method a page route does not take (a 405) is no page visit and is answered as a
-    problem, as it always was. A request no route of ours took (an unknown path, a file
-    missing under ``/static``) is negotiated: a browser's ``Accept`` gets the HTML page,
-    anything else the problem.
-    """
-    path = request.url.path
-    if path == "/fhir" or path.startswith("/fhir/"):
-        return "fhir"
-    route = request.scope.get("route")
-    if isinstance(route, PageRoute) and request.method in (route.methods or ()):
-        return "html"
-    if _negotiated(request) and _prefers_html(request.headers.get("accept", "")):
-        return "html"
-    return "problem"
-
-
-def _negotiated(request: Request) -> bool:
-    # A mount (``/static``) is no route of ours: FastAPI does not even name it in the scope.
-    return not isinstance(request.scope.get("route"), APIRoute)
-
-
-def _prefers_html(accept: str) -> bool:
-    """Whether an ``Accept`` header ranks ``text/html`` above JSON (RFC 9110 12.5.1: the
-    most specific range matching a type gives its weight). A browser's does (``text/html``
-    first, ``*/*;q=0.8``); curl's and httpx's (``*/*``) and an API client's do not."""
-    ranges: list[tuple[str, float]] = []
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        ranges.append((media.lower(), q))
-
-    def weight(media: str) -> float:
-        kind = media.split("/")[0]
-        for candidate in (media, f"{kind}/*", "*/*"):
-            found = [q for m, q in ranges if m == candidate]
-            if found:
-                return max(found)
-        return 0.0
-
-    html = weight("text/html")
-    return html > 0 and html > max(weight("application/json"), weight(MEDIA_TYPE))
-
-
 @dataclass
 class _Failure:
     """An error, translated once and then written in the request's dialect."""
@@ -352,7 +295,7 @@ def _answer(request: Request, failure: _Failure, exc: Exception) -> Response:
             headers=failure.headers,
             **failure.extra,
         )
-    if _negotiated(request):
+    if negotiated(request):
         response.headers["Vary"] = "Accept"  # caches must keep the page and the problem apart
     return response
 
@@ -463,63 +406,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, model_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-
-
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, counted as they stream in, and
-    query strings carrying NUL characters with 422.
-
-    The Content-Length check answers early; the streaming count catches chunked bodies and
-    clients that understate their length.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        query = scope.get("query_string", b"").lower()
-        if b"%00" in query or b"\x00" in query:
-            # PostgreSQL text cannot hold NUL; no healthnet parameter can contain one.
-            response = problem(
-                422,
-                "the query string contains a NUL character",
-                slug="invalid-input",
-                errors=[{"field": "query", "reason": "NUL characters are not allowed"}],
-            )
-            await response(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared < 0 or declared > self.max_bytes:
-                    status = 413 if declared > 0 else 400
-                    response = problem(
-                        status,
-                        self._detail() if status == 413 else "invalid Content-Length",
-                        slug=_HTTP_SLUGS[status],
-                        instance=scope.get("path"),
-                    )
-                    await response(scope, receive, send)
-                    return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise StarletteHTTPException(413, self._detail())
-            return message
-
-        await self.app(scope, counted, send)
-
-    def _detail(self) -> str:
-        return f"request bodies are limited to {self.max_bytes} bytes"

@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from federation import errors as federation_errors
 from federation.errors import HealthnetError
+from node import dialects, problems
 from node import errors as node_errors
-from node import problems
 from node.demo_terminal import Stopped
 from node.web import pages
 
@@ -43,7 +43,7 @@ ALLOWED: dict[type[BaseException], tuple[str, str]] = {
     typer.Exit: ("node/cli", "the CLI ends commands with exit codes"),
     # Raised from BodyLimit's receive: FastAPI turns any other exception raised while it
     # reads a body into a 400 ("There was an error parsing the body"), not this one.
-    StarletteHTTPException: ("node/problems.py", "a streamed body over the limit"),
+    StarletteHTTPException: ("node/limits.py", "a streamed body over the limit"),
     # A stop signal (SIGTERM, SIGHUP) unwinds `healthnet demo` as Ctrl-C's
     # KeyboardInterrupt does, so its clean-up runs: control flow, not an error.
     Stopped: ("node/demo_terminal.py", "a stop signal unwinds the demo"),
@@ -224,7 +224,7 @@ def test_no_error_of_the_tree_carries_an_http_status() -> None:
     ],
 )
 def test_accept_negotiation(accept: str, html: bool) -> None:
-    assert problems._prefers_html(accept) is html
+    assert dialects.prefers_html(accept) is html
 
 
 def test_an_unknown_path_is_an_html_page_for_a_browser(sqlite_node: Node) -> None:

@@ -28,11 +28,11 @@ from node.db.search import Page, search
 from node.db.search import Query as Search
 from node.db.session import Session
 from node.deps import KeysDep, RuntimeDep, SessionDep, StatusDep, TrustDep, get_runtime
+from node.dialects import PageRoute
 from node.entries import item, normal_language
 from node.errors import InvalidInput, UnknownRecord
 from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
-from node.problems import PageRoute
 from node.runtime import Runtime
 from node.sync.trustbook import TrustBook
 from node.web.forms import Form

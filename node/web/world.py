@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from node.deps import PeersDep, RuntimeDep, SessionDep, TrustDep
+from node.dialects import PageRoute
 from node.errors import InvalidInput
 from node.nearest import rank
 from node.network import recent_view
-from node.problems import PageRoute
 from node.web import places, worldmap
 from node.web.pages import render
 from node.web.views import query_params, text_param
