@@ -1,8 +1,10 @@
-"""federation.trust: which key may sign which record, per the roster. Pure: no DB, no HTTP.
+"""federation.trust: which key may sign which record, per the roster (what each origin may
+publish: test_trust_scope). Pure: no DB, no HTTP.
 
 Every envelope here is really signed (``federation.signing.seal`` with keys from fixed
 seeds) and verified with ``verify_envelope`` against the key that ``Trust`` hands out, so a
-test shows both what Trust refuses and that what it accepts actually verifies.
+test shows both what Trust refuses and that what it accepts actually verifies. The test
+network is in tests/support/trust_network.py.
 """
 
 from __future__ import annotations
@@ -14,8 +16,27 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given
 from hypothesis import strategies as st
-from support.envelopes import sealed
-from support.rosters import key, receive, rkey, rnode
+from support.rosters import receive, rnode
+from support.trust_network import (
+    AF,
+    AS,
+    AS_K1,
+    EU,
+    EU_K1,
+    EU_K2,
+    HUB,
+    HUB_K1,
+    NOBODY,
+    OC,
+    SA,
+    SIGNERS,
+    STRANGER,
+    TRUST,
+    XX,
+    envelope,
+    member,
+    roster,
+)
 
 from federation.errors import (
     BadSignature,
@@ -25,137 +46,15 @@ from federation.errors import (
     UnknownKey,
     WireFormatError,
 )
-from federation.keys import SigningKey, node_id_for
+from federation.keys import SigningKey
 from federation.signing import verify_envelope
 from federation.trust import Trust, key_valid
-from schemas.event import EventBody
 from schemas.geo import Region
-from schemas.member import MemberBody
-from schemas.roster import KeyStatus, NodeStatus, RosterBody, RosterKey
-
-ISSUED = "2026-01-15T08:30:00Z"
-RID = "3f2b8c1e-7d4a-4e6b-9c15-2a8e6f0d4b71"
-FAKE_PREV = "sha256:" + "A" * 43
-
-COUNTRY = {
-    Region.NORTH_AMERICA: "US",
-    Region.EUROPE: "NL",
-    Region.AFRICA: "KE",
-    Region.ASIA: "JP",
-    Region.OCEANIA: "AU",
-    Region.SOUTH_AMERICA: "BR",
-}
+from schemas.roster import KeyStatus, RosterBody, RosterKey
 
 
 def raw(public: Any) -> bytes:
     return bytes(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-
-
-# The keys of the test network. Each node's id derives from its first key.
-HUB_K1 = key(1)
-EU_K1, EU_K2 = key(2), key(3, "ed25519:2")  # rotated: k1 signed 1..41, k2 signs from 42
-AS_K1 = key(4)
-AF_K1, AF_K2 = key(5), key(6, "ed25519:2")  # k1 revoked, records up to 10 stay good
-OC_K1, OC_K2 = key(7), key(8, "ed25519:2")  # k1 revoked with no good records at all
-SA_K1 = key(9)  # node suspended
-XX_K1 = key(10)  # node revoked
-STRANGER = key(11)  # in no roster
-
-HUB = node_id_for(HUB_K1.public_raw)
-EU = node_id_for(EU_K1.public_raw)
-AS = node_id_for(AS_K1.public_raw)
-AF = node_id_for(AF_K1.public_raw)
-OC = node_id_for(OC_K1.public_raw)
-SA = node_id_for(SA_K1.public_raw)
-XX = node_id_for(XX_K1.public_raw)
-NOBODY = node_id_for(STRANGER.public_raw)
-
-
-def roster() -> RosterBody:
-    return RosterBody(
-        hub=HUB,
-        nodes=[
-            rnode(HUB, Region.NORTH_AMERICA, [rkey(HUB_K1)]),
-            rnode(
-                EU,
-                Region.EUROPE,
-                [rkey(EU_K1, until_seq=41), rkey(EU_K2, from_seq=42)],
-            ),
-            rnode(AS, Region.ASIA, [rkey(AS_K1)]),
-            rnode(
-                AF,
-                Region.AFRICA,
-                [
-                    rkey(AF_K1, until_seq=10, status=KeyStatus.REVOKED),
-                    rkey(AF_K2, from_seq=11),
-                ],
-            ),
-            rnode(
-                OC,
-                Region.OCEANIA,
-                [rkey(OC_K1, status=KeyStatus.REVOKED), rkey(OC_K2, from_seq=5)],
-            ),
-            rnode(SA, Region.SOUTH_AMERICA, [rkey(SA_K1)], status=NodeStatus.SUSPENDED),
-            rnode(XX, Region.NORTH_AMERICA, [rkey(XX_K1)], status=NodeStatus.REVOKED),
-        ],
-    )
-
-
-TRUST = Trust.from_roster(roster(), 7)
-
-SIGNERS = {
-    (HUB, "ed25519:1"): HUB_K1,
-    (EU, "ed25519:1"): EU_K1,
-    (EU, "ed25519:2"): EU_K2,
-    (AS, "ed25519:1"): AS_K1,
-    (AF, "ed25519:1"): AF_K1,
-    (AF, "ed25519:2"): AF_K2,
-    (OC, "ed25519:1"): OC_K1,
-    (OC, "ed25519:2"): OC_K2,
-    (SA, "ed25519:1"): SA_K1,
-    (XX, "ed25519:1"): XX_K1,
-}
-
-
-def member(region: Region) -> dict[str, Any]:
-    body = {
-        "name": f"Hospital in {region.value}",
-        "kind": "hospital",
-        "region": region.value,
-        "country": COUNTRY[region],
-    }
-    MemberBody.model_validate(body)  # a body the origin could really publish
-    return body
-
-
-def event(region: Region) -> dict[str, Any]:
-    body = {
-        "title": f"Conference in {region.value}",
-        "kind": "conference",
-        "region": region.value,
-        "timezone": "UTC",
-        "starts_at": "2026-05-01T09:00:00",
-        "ends_at": "2026-05-01T17:00:00",
-        "venue": {"city": "Somewhere", "country": COUNTRY[region]},
-    }
-    EventBody.model_validate(body)
-    return body
-
-
-def envelope(
-    signer: SigningKey,
-    *,
-    origin: str,
-    seq: int,
-    kind: str = "member",
-    body: dict[str, Any] | None = None,
-    tombstone: bool = False,
-) -> dict[str, Any]:
-    if body is None and not tombstone:
-        body = member(Region.EUROPE)
-    prev = None if seq == 1 else FAKE_PREV
-    body = None if tombstone else body
-    return sealed(signer, origin, seq, prev, body, record_id=RID, kind=kind, issued_at=ISSUED)
 
 
 # --------------------------------------------------------------------------- key_for: accepted
@@ -474,130 +373,3 @@ def test_pinned_default_url_and_other_key_gives_other_hub() -> None:
 def test_pinned_rejects_a_malformed_key(bad: str) -> None:
     with pytest.raises((WireFormatError, ValueError)):
         Trust.pinned(bad)
-
-
-# --------------------------------------------------------------------------- check_scope
-
-
-def _scope_node(region: Region) -> tuple[str, SigningKey]:
-    signer = key(100 + list(Region).index(region))
-    return node_id_for(signer.public_raw), signer
-
-
-SCOPE_NODES = {r: _scope_node(r) for r in Region}
-HUB_REGION = Region.NORTH_AMERICA
-SCOPE_TRUST = Trust.from_roster(
-    RosterBody(
-        hub=SCOPE_NODES[HUB_REGION][0],
-        nodes=[rnode(nid, r, [rkey(k)]) for r, (nid, k) in SCOPE_NODES.items()],
-    ),
-    3,
-)
-PAIRS = [(a, b) for a in Region for b in Region]
-
-
-@pytest.mark.parametrize("make", [member, event], ids=["member", "event"])
-@pytest.mark.parametrize(("node_region", "body_region"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
-def test_scope_matrix(make: Any, node_region: Region, body_region: Region) -> None:
-    origin, signer = SCOPE_NODES[node_region]
-    kind = make.__name__
-    env = envelope(signer, origin=origin, seq=2, kind=kind, body=make(body_region))
-    if node_region is body_region:
-        receive(SCOPE_TRUST, env)
-    else:
-        with pytest.raises(OutOfScope) as info:
-            receive(SCOPE_TRUST, env)
-        assert info.value.origin == origin
-        assert body_region.value in str(info.value)
-
-
-def test_europe_node_cannot_publish_an_asian_member() -> None:
-    env = envelope(EU_K1, origin=EU, seq=2, body=member(Region.ASIA))
-    verify_envelope(env, TRUST.key_for(origin=EU, key_id="ed25519:1", seq=2))  # signed fine
-    with pytest.raises(OutOfScope):
-        TRUST.check_scope(env["record"], env["body"])
-
-
-@pytest.mark.parametrize("kind", ["member", "event"])
-@pytest.mark.parametrize("region", list(Region))
-def test_tombstones_pass_scope(kind: str, region: Region) -> None:
-    origin, signer = SCOPE_NODES[region]
-    env = envelope(signer, origin=origin, seq=4, kind=kind, tombstone=True)
-    assert env["body"] is None and env["record"]["deleted"] is True
-    receive(SCOPE_TRUST, env)
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"name": "x", "kind": "hospital", "country": "NL"},  # no region at all
-        {**member(Region.EUROPE), "region": None},
-        {**member(Region.EUROPE), "region": "Europe"},  # not the enum value
-        {**member(Region.EUROPE), "region": "eu"},
-    ],
-)
-def test_scope_needs_the_exact_region_value(body: dict[str, Any]) -> None:
-    header = envelope(EU_K1, origin=EU, seq=2, body=body)["record"]
-    with pytest.raises(OutOfScope):
-        TRUST.check_scope(header, body)
-
-
-@pytest.mark.parametrize(
-    ("origin", "ok"),
-    [(HUB, True), (EU, False), (AS, False), (AF, False), (OC, False), (SA, False), (XX, False)],
-)
-@pytest.mark.parametrize("tombstone", [False, True])
-def test_only_the_hub_publishes_the_roster(origin: str, ok: bool, tombstone: bool) -> None:
-    env = envelope(
-        SIGNERS[(origin, "ed25519:1")],
-        origin=origin,
-        seq=1,
-        kind="roster",
-        body={"hub": origin, "region": TRUST.node(origin).region.value},
-        tombstone=tombstone,
-    )
-    if ok:
-        TRUST.check_scope(env["record"], env["body"])
-    else:
-        with pytest.raises(OutOfScope) as info:
-            TRUST.check_scope(env["record"], env["body"])
-        assert "hub" in str(info.value)
-
-
-def test_hub_roster_scope_ignores_the_body_region() -> None:
-    """A roster is not regional: the hub (North America) may list nodes of every region."""
-    body = roster().model_dump(mode="json", exclude_none=True)
-    env = envelope(HUB_K1, origin=HUB, seq=1, kind="roster", body=body)
-    receive(TRUST, env)
-
-
-def test_hub_is_regional_for_members() -> None:
-    ok = envelope(HUB_K1, origin=HUB, seq=2, body=member(Region.NORTH_AMERICA))
-    receive(TRUST, ok)
-    bad = envelope(HUB_K1, origin=HUB, seq=3, body=member(Region.EUROPE))
-    with pytest.raises(OutOfScope):
-        receive(TRUST, bad)
-
-
-def test_scope_of_an_unknown_origin_is_unknown_key() -> None:
-    env = envelope(STRANGER, origin=NOBODY, seq=1)
-    with pytest.raises(UnknownKey):
-        TRUST.check_scope(env["record"], env["body"])
-
-
-def test_scope_follows_the_roster_region_not_the_key() -> None:
-    """Moving a node to another region (a new roster) moves its scope with it."""
-    body = roster()
-    moved = body.model_copy(
-        update={
-            "nodes": [
-                n.model_copy(update={"region": Region.ASIA}) if n.node_id == EU else n
-                for n in body.nodes
-            ]
-        }
-    )
-    trust = Trust.from_roster(moved, 8)
-    asian = envelope(EU_K1, origin=EU, seq=2, body=member(Region.ASIA))
-    receive(trust, asian)
-    with pytest.raises(OutOfScope):
-        receive(TRUST, asian)
