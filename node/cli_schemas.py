@@ -11,15 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from schemas import published
+from node import cli_console as console
 
-out = Console()
-err = Console(stderr=True)
-
-PUBLISHED_DIR = Path(published.__file__).parent / "json"
+# Beside schemas/published.py, found without importing it (and with it every model).
+PUBLISHED_DIR = Path(__file__).resolve().parents[1] / "schemas" / "json"
 REGENERATE = "healthnet schemas"
 
 
@@ -43,13 +40,17 @@ def stale(directory: Path, expected: dict[str, str]) -> list[str]:
 
 def schemas(
     check: Annotated[
-        bool, typer.Option("--check", help="Only compare; exit 1 if a file is stale")
+        bool, typer.Option("--check", help="Only compare; exit 1 if a file is stale.")
     ] = False,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Directory of the files", file_okay=False)
+        Path,
+        typer.Option("--out", metavar="DIR", help="Directory of the files.", file_okay=False),
     ] = PUBLISHED_DIR,
 ) -> None:
-    """Generate the JSON Schema documents of the wire format from the models (or check them)."""
+    """Write (or --check) the wire format's JSON Schemas."""
+    from schemas import published
+
+    out, err = console.out, console.err
     expected = published.files()
     problems = stale(out_dir, expected)
     if check:
@@ -70,7 +71,3 @@ def schemas(
         if "no longer generated" in problem:
             err.print(escape(f"{out_dir / problem}"), soft_wrap=True)
     out.print(f"{len(expected)} files in {escape(str(out_dir))}")
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(schemas)

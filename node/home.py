@@ -12,11 +12,12 @@ import stat
 from pathlib import Path
 
 import tomli_w
+from pydantic import ValidationError
 
 from federation import keys
 from federation.keys import SigningKey
 from node.errors import ConfigError
-from node.settings import CONFIG_NAME, NodeSettings, key_file
+from node.settings import CONFIG_NAME, NodeSettings, describe, key_file
 from schemas.geo import Region
 
 
@@ -36,6 +37,8 @@ def init_home(
     ``longitude`` and ``placeholder``.
     """
     home = home.resolve()
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"{home} is a file, not a directory: name a new or empty directory")
     if (home / CONFIG_NAME).exists():
         raise ConfigError(f"{home} already holds a node ({CONFIG_NAME} exists)")
     key = keys.generate("ed25519:1")
@@ -50,12 +53,24 @@ def init_home(
         config["database_url"] = database_url
     config.update({k: v for k, v in federation.items() if v not in (None, "", False)})
     # Validate everything before writing anything: a refused option leaves no key behind.
-    settings = NodeSettings.model_validate({"home": home, **config})
-    home.mkdir(parents=True, exist_ok=True)
-    if key_file(home, key.key_id).exists():
-        raise ConfigError(f"{home} already holds a signing key; refusing to replace it")
-    write_key(home, key)
-    (home / CONFIG_NAME).write_text(tomli_w.dumps(config), encoding="utf-8")
+    try:
+        settings = NodeSettings.model_validate({"home": home, **config})
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, {k: "--" + k.replace("_", "-") for k in config})) from exc
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if key_file(home, key.key_id).exists():
+            raise ConfigError(f"{home} already holds a signing key; refusing to replace it")
+        written = write_key(home, key)
+        try:
+            (home / CONFIG_NAME).write_text(tomli_w.dumps(config), encoding="utf-8")
+        except OSError:
+            written.unlink(missing_ok=True)  # so that a corrected `init` can run again
+            raise
+    except OSError as exc:
+        # Permission denied, a parent that is a file, a read-only disk: said in one line.
+        where = exc.filename or home
+        raise ConfigError(f"cannot create the node home at {where}: {exc.strerror}") from exc
     return settings
 
 

@@ -1,4 +1,9 @@
-"""Bulk import of members or events from CSV or JSONL.
+"""Bulk import of members or events from CSV, .xlsx or JSONL.
+
+Files are read by ``node.sheets`` (encodings as Excel writes them, ``,``/``;``/tab
+delimiters, headers in any order and case). The header is checked once, before any row:
+a missing ``key`` column or an unknown column (a typo would silently drop that column's
+data) is one error naming the expected columns, and nothing is imported.
 
 Each row carries a stable external ``key``; the record id is a UUIDv5 of (node, kind, key),
 so importing the same file twice finds the same records and, where nothing changed, writes
@@ -9,8 +14,6 @@ to isolate the culprit.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from federation.errors import HealthnetError
 from federation.keys import SigningKey
+from node import sheets
 from node.db.imports import known_members
 from node.db.session import Engine, Session, writer
 from node.db.setup import refresh_statistics
@@ -34,6 +38,21 @@ from schemas.member import MemberBody
 NAMESPACE = uuid.UUID("8d6f1f2e-52a4-4d0c-9c8e-7f1b2a3c4d5e")
 BATCH = 500
 LIST_SEP = ";"
+
+# The columns csv_member and csv_event read: the one list, for them and the header check.
+MEMBER_TEXT = ("key", "name", "kind", "region", "country", "city", "website",
+               "network_role", "joined", "description")  # fmt: skip
+MEMBER_CONTACT = ("name", "email", "phone", "url")
+MEMBER_COLUMNS = (
+    *MEMBER_TEXT, "latitude", "longitude", "topics", "languages", "social",
+    *(f"contact_{k}" for k in MEMBER_CONTACT),
+)  # fmt: skip
+EVENT_TEXT = ("key", "title", "description", "kind", "starts_at", "ends_at", "timezone",
+              "online_url", "organizer", "region", "language", "registration_url",
+              "status")  # fmt: skip
+EVENT_VENUE = ("name", "city", "country", "latitude", "longitude")
+EVENT_COLUMNS = (*EVENT_TEXT, "topics", "organizer_key", *(f"venue_{k}" for k in EVENT_VENUE))
+COLUMNS = {"member": MEMBER_COLUMNS, "event": EVENT_COLUMNS}
 
 
 def record_id(origin: str, kind: str, key: str) -> str:
@@ -102,18 +121,7 @@ def csv_member(row: dict[str, str]) -> dict[str, Any]:
     """Flat CSV columns → a member body (before validation). Empty cells mean "absent"."""
     get = {k.strip(): (v or "").strip() for k, v in row.items() if k}
     body: dict[str, Any] = {}
-    for name in (
-        "key",
-        "name",
-        "kind",
-        "region",
-        "country",
-        "city",
-        "website",
-        "network_role",
-        "joined",
-        "description",
-    ):
+    for name in MEMBER_TEXT:
         if get.get(name):
             body[name] = get[name]
     for name in ("latitude", "longitude"):
@@ -124,9 +132,7 @@ def csv_member(row: dict[str, str]) -> dict[str, Any]:
             body[name] = _split(get[name])
     if get.get("social"):
         body["social"] = _social(get["social"])
-    contact = {
-        k: get[f"contact_{k}"] for k in ("name", "email", "phone", "url") if get.get(f"contact_{k}")
-    }
+    contact = {k: get[f"contact_{k}"] for k in MEMBER_CONTACT if get.get(f"contact_{k}")}
     if contact:
         body["contact"] = contact
     return body
@@ -135,30 +141,14 @@ def csv_member(row: dict[str, str]) -> dict[str, Any]:
 def csv_event(row: dict[str, str]) -> dict[str, Any]:
     get = {k.strip(): (v or "").strip() for k, v in row.items() if k}
     body: dict[str, Any] = {}
-    for name in (
-        "key",
-        "title",
-        "description",
-        "kind",
-        "starts_at",
-        "ends_at",
-        "timezone",
-        "online_url",
-        "organizer",
-        "region",
-        "language",
-        "registration_url",
-        "status",
-    ):
+    for name in EVENT_TEXT:
         if get.get(name):
             body[name] = get[name]
     if get.get("topics"):
         body["topics"] = _split(get["topics"])
     if get.get("organizer_key"):
         body["organizer_key"] = get["organizer_key"]
-    venue: dict[str, Any] = {
-        k: get[f"venue_{k}"] for k in ("name", "city", "country") if get.get(f"venue_{k}")
-    }
+    venue: dict[str, Any] = {k: get[f"venue_{k}"] for k in EVENT_VENUE[:3] if get.get(f"venue_{k}")}
     for name in ("latitude", "longitude"):
         if get.get(f"venue_{name}"):
             venue[name] = _number(get[f"venue_{name}"], f"venue_{name}")
@@ -168,58 +158,88 @@ def csv_event(row: dict[str, str]) -> dict[str, Any]:
 
 
 def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | InvalidInput]]:
-    """(line number, raw body or the error that made the line unreadable), streaming."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for number, line in enumerate(io.StringIO(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, InvalidInput([("line", f"not JSON ({exc.msg})")])
-                continue
-            yield number, (
-                data if isinstance(data, dict) else InvalidInput([("line", "not a JSON object")])
-            )
+    """(line number, raw body or the error that made the line unreadable). A problem with
+    the whole file (its encoding, its header) is one error on line 1 and no rows."""
+    try:
+        data = path.read_bytes()
+        if sheets.is_json_lines(path.name):
+            yield from _json_lines(sheets.decode(data))
+            return
+        sheet = sheets.read(data, name=path.name)
+    except InvalidInput as exc:
+        yield 1, exc
         return
-    reader = csv.DictReader(io.StringIO(text))
+    problem = header_problem(sheet.columns, kind)
+    if problem is not None:
+        yield 1, problem
+        return
     convert = csv_member if kind == "member" else csv_event
-    fields = reader.fieldnames  # reads the header line
-    del fields
-    while True:
-        first_line = reader.line_num + 1  # a quoted cell may span lines: report the first
+    for line, cells in sheet.rows:
+        if isinstance(cells, InvalidInput):
+            yield line, cells
+            continue
         try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield first_line, InvalidInput([("row", f"not CSV ({exc})")])
-            return
-        try:
-            yield first_line, convert(row)
+            yield line, convert(cells)
         except InvalidInput as exc:
-            yield first_line, exc
+            yield line, exc
+
+
+def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | InvalidInput]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, InvalidInput([("line", f"not JSON ({exc.msg})")])
+            continue
+        yield (
+            number,
+            (data if isinstance(data, dict) else InvalidInput([("line", "not a JSON object")])),
+        )
+
+
+def header_problem(columns: list[str], kind: str) -> InvalidInput | None:
+    """Why a header cannot be imported as ``kind``, said once for the whole file."""
+    expected = COLUMNS[kind]
+    listing = ", ".join(expected)
+    if "key" not in columns:
+        return InvalidInput(
+            [("key", f"the file has no key column; the {kind} columns are: {listing}")]
+        )
+    unknown = [c for c in columns if c and c not in expected]
+    if unknown:
+        named = ", ".join(repr(c) for c in unknown)
+        return InvalidInput(
+            [("columns", f"unknown column {named}; the {kind} columns are: {listing}")]
+        )
+    return None
 
 
 def detect_kind(path: Path) -> str:
-    """``member`` or ``event``, from the first row's fields (``name`` vs. ``title``)."""
-    with path.open(encoding="utf-8-sig") as fh:
-        lines = [line for line, _ in zip(fh, range(50), strict=False) if line.strip()]
-    if not lines:
-        return "member"
-    if not lines[0].lstrip().startswith("{"):
-        return (
-            "event" if "title" in {c.strip() for c in next(csv.reader(lines[:1]), [])} else "member"
-        )
-    for line in lines:  # JSONL: the first line that parses decides; a broken one is reported later
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict):
-            return "event" if "title" in data else "member"
-    return "member"
+    """``member`` or ``event``: a ``title`` column (or field) makes it events."""
+    try:
+        data = path.read_bytes()
+        if sheets.is_json_lines(path.name):
+            # The first line that parses decides; a broken one is reported later.
+            for _, raw in _json_lines(sheets.decode(data)):
+                if isinstance(raw, dict):
+                    return "event" if "title" in raw else "member"
+            return "member"
+        return "event" if "title" in sheets.read(data, name=path.name).columns else "member"
+    except InvalidInput:
+        return "member"  # read_rows reports what is wrong with the file
+
+
+def row_count(path: Path) -> int:
+    """How many rows ``read_rows`` will yield, for a progress bar (0 for a broken file)."""
+    try:
+        data = path.read_bytes()
+        if sheets.is_json_lines(path.name):
+            return sum(1 for line in sheets.decode(data).splitlines() if line.strip())
+        return len(sheets.read(data, name=path.name).rows)
+    except InvalidInput:
+        return 0
 
 
 def validate(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import tomli_w
+from pydantic import ValidationError
 
 from federation import keys
 from federation.errors import AlreadyListed, IdentityMismatch
@@ -15,9 +16,9 @@ from federation.roster import with_node, with_rotated_key, with_status
 from node import roster
 from node.db import origins, store
 from node.db.session import Engine, Session, writer
-from node.errors import InvalidInput, NoRoster, NotTheHub
+from node.errors import ConfigError, InvalidInput, NoRoster, NotTheHub
 from node.home import load_key, write_key
-from node.settings import CONFIG_NAME, NodeSettings
+from node.settings import CONFIG_NAME, NodeSettings, describe
 from schemas.roster import NodeStatus, RosterBody, RosterKey, RosterNode
 
 
@@ -26,7 +27,11 @@ def update_config(settings: NodeSettings, **changes: Any) -> None:
     with path.open("rb") as fh:
         data = tomllib.load(fh)
     data.update({k: v for k, v in changes.items() if v is not None})
-    NodeSettings.model_validate({"home": settings.home, **data})  # refuse a bad edit
+    try:
+        NodeSettings.model_validate({"home": settings.home, **data})  # refuse a bad edit
+    except ValidationError as exc:
+        names = {k: "--" + k.replace("_", "-") for k in changes}
+        raise ConfigError(describe(exc, names)) from exc
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
 
 

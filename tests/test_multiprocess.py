@@ -513,13 +513,21 @@ def test_peer_killed_mid_sync_resumes(procs: Processes, tmp_path: Path) -> None:
 # --- 3. a partition heals ---------------------------------------------------------------------
 
 
-def peer_row(home: Path, peer_name: str) -> list[str]:
-    """`healthnet peers HOME`: the table row of one peer, as its cells."""
-    out = cli("peers", home, env={"COLUMNS": "200"}).stdout
-    for line in out.splitlines():
-        if peer_name in line:
-            return [c.strip() for c in re.split(r"[│┃|]", line) if c.strip()]
-    raise AssertionError(f"no row for {peer_name}:\n{out}")
+def peer_row(home: Path, peer_name: str) -> tuple[str, int]:
+    """`healthnet peers HOME` on one peer: its health and its failures in a row (the
+    failures line is printed only when there are some)."""
+    out = cli("peers", home).stdout
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"{peer_name} ("):
+            failures = 0
+            for detail in lines[i + 1 :]:
+                if not detail.startswith("    "):
+                    break
+                if detail.strip().startswith("failures:"):
+                    failures = int(detail.split()[1])
+            return line.rsplit(": ", 1)[1], failures
+    raise AssertionError(f"no entry for {peer_name}:\n{out}")
 
 
 def peer_status(node: Node, peer_id: str) -> dict[str, Any]:
@@ -547,8 +555,8 @@ def test_partition_heals(procs: Processes, tmp_path: Path) -> None:
         timeout=CONVERGE_S,
         what="the hub to notice europe is down",
     )
-    row = peer_row(hub.home, SITES["europe"].operator)
-    assert row[2] == "NO" and int(row[4]) >= 1, row
+    health, failures = peer_row(hub.home, SITES["europe"].operator)
+    assert health == "NOT HEALTHY" and failures >= 1, (health, failures)
 
     # Europe comes back while the hub and Asia are away: its write queues locally.
     fed.stop("hub", "asia")
@@ -570,8 +578,8 @@ def test_partition_heals(procs: Processes, tmp_path: Path) -> None:
         timeout=CONVERGE_S,
         what="the hub to record europe as healthy again",
     )
-    row = peer_row(hub.home, SITES["europe"].operator)
-    assert row[2] == "yes" and row[4] == "0", row
+    health, failures = peer_row(hub.home, SITES["europe"].operator)
+    assert health == "healthy" and failures == 0, (health, failures)
 
 
 # --- 4. key rotation -------------------------------------------------------------------------
@@ -593,7 +601,7 @@ def test_key_rotation(six: Six) -> None:
     key_id, from_seq, new_key = found[1], int(found[2]), found[3]
     assert key_id == "ed25519:2"
     command = re.search(
-        r"healthnet (roster rotate) HUB_DIR (hn-[a-z2-7]{24}) --key ([A-Za-z0-9_-]{43})", flat
+        r"healthnet (roster rotate) HUB_HOME (hn-[a-z2-7]{24}) --key ([A-Za-z0-9_-]{43})", flat
     )
     assert command and command[2] == europe.node_id and command[3] == new_key, out
 
@@ -645,7 +653,7 @@ def test_key_rotate_prints_the_hub_command_on_one_line(tmp_path: Path) -> None:
     open_database(settings.db_url, origin=settings.node_id).dispose()
     out = cli("key", "rotate", settings.home, env={"COLUMNS": "80"}).stdout  # as when piped
     one_line = re.compile(
-        rf"healthnet roster rotate HUB_DIR {settings.node_id} --key [A-Za-z0-9_-]{{43}}$"
+        rf"healthnet roster rotate HUB_HOME {settings.node_id} --key [A-Za-z0-9_-]{{43}}$"
     )
     assert any(one_line.search(line) for line in out.splitlines()), out
 
@@ -736,7 +744,7 @@ def test_sync_now(six: Six) -> None:
         for n in roster["nodes"]
         if n["node_id"] != asia.node_id and n["status"] == "active"
     }
-    result = cli("sync", asia.home, "--now", env={"COLUMNS": "200"})
+    result = cli("sync", asia.home)  # pulls now: no --now needed
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("hn-")]
     reported = {}
     for line in lines:

@@ -3,7 +3,7 @@ known of each peer (``PeerBook``), the pulls (``Puller``), nudges (``Nudger``), 
 ingest of a page (``ingest``) and the HTTP client for peers (``client``).
 
 ``build`` wires them for one node, given its engine, settings, clock and HTTP client;
-``create_app`` and ``healthnet sync --now`` both call it, so the CLI needs no app.
+``create_app`` and ``healthnet sync`` both call it, so the CLI needs no app.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 endpoint, the status views and the pages.
 
 The roster lives in the database (it is a record in the hub's log), and other processes
-change it: another worker, ``healthnet sync --now``, the hub operator's ``roster add``.
+change it: another worker, ``healthnet sync``, the hub operator's ``roster add``.
 So the book is reloaded at the start of every round, after any page that changed it, and
 when a nudge names a node it does not know.
 """

@@ -5,13 +5,18 @@
 * ``nodes``: one in-process node with admin and editor tokens;
 * ``databases``: the PostgreSQL test server and one fresh database per test or node;
 * ``fedkit``: in-process federations (several node apps over one ASGI transport);
-* ``relay``: a malicious relay inside an in-process federation;
 * ``problems``: the one check of an RFC 9457 problem answer;
 * ``envelopes``: the one builder of signed envelopes, and vector cases as envelopes;
 * ``cli``: the ``healthnet`` CLI run in-process;
-* ``procs``, ``multiprocess``: real node processes and a federation of them;
+* ``procs``: real node processes and a federation of them;
 * ``demo``: a running ``healthnet demo``;
 * ``fhir``: FHIR requests and independent validation;
+* ``imports``: node homes for import tests and what their API then serves;
+* ``member_directory``, ``calendars``, ``admin_writes``: members' searches, calendar feeds
+  and admin writes, shared by the files each of those areas is split into;
+* ``trust_network``, ``origin_log``, ``rosters``: fixed keys, rosters and chains for the
+  trust and merge tests;
+* ``paths``: the repository's directories;
 * ``evil_peer``: a malicious peer run as its own process (``uvicorn support.evil_peer:app``
   with ``--app-dir tests``).
 """
