@@ -2,7 +2,7 @@
 
 The files under ``schemas/json/`` are committed so that a change to the wire models shows up
 as a readable diff of the published contract; ``--check`` is what CI (and
-``tests/test_json_schemas.py``) runs to catch models changed without regenerating them.
+``tests/test_json_schemas_documents.py``) runs to catch models changed without regenerating them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Other implementations validate against these instead of reading Python, so the documents
 are generated from the pydantic models (never written by hand) and committed under
-``schemas/json/``: ``healthnet schemas`` rewrites them and ``tests/test_json_schemas.py``
+``schemas/json/``: ``healthnet schemas`` rewrites them and ``tests/test_json_schemas_*.py``
 fails when they are stale. How each custom validator is carried (a keyword, or a note in a
 description) is decided in ``schemas.published_rules``. docs/SCHEMAS.md is the reader's
 guide.

@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import BaseModel, Field, TypeAdapter
 from pydantic import ValidationError as ModelError
 from support.factories import event_body
-from test_json_schemas import NAMES, SPACES, ecma_verdicts, load, signed_as_is, walk
+from support.json_schema_docs import NAMES, SPACES, ecma_verdicts, load, signed_as_is, walk
 
 from schemas.event import EventBody, EventKind, EventStatus
 from schemas.fields import URL_PATTERN
