@@ -37,8 +37,8 @@ from typing import Any
 import httpx
 import pytest
 from support.envelopes import sealed
+from support.proc_federation import Federation, Node, build, member
 from support.procs import HOST, Processes, child_env, poll_until, stop_pid
-from test_multiprocess import Federation, Node, build, member
 
 from federation.signing import header_hash
 from node.home import load_key

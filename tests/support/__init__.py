@@ -8,7 +8,7 @@
 * ``problems``: the one check of an RFC 9457 problem answer;
 * ``envelopes``: the one builder of signed envelopes, and vector cases as envelopes;
 * ``cli``: the ``healthnet`` CLI run in-process;
-* ``procs``: real node processes and a federation of them;
+* ``procs``, ``proc_federation``: real node processes, and a federation of them;
 * ``demo``: a running ``healthnet demo``;
 * ``fhir``: FHIR requests and independent validation;
 * ``imports``: node homes for import tests and what their API then serves;
@@ -17,6 +17,9 @@
 * ``trust_network``, ``origin_log``, ``rosters``: fixed keys, rosters and chains for the
   trust and merge tests;
 * ``paths``: the repository's directories;
+* ``faults``, ``federation_world``: the in-process worlds of the federation tests;
+* ``safety_nodes``, ``schema_payloads``, ``json_schema_docs``, ``signing_fixtures``: what
+  the split safety, schema and signing files share;
 * ``evil_peer``: a malicious peer run as its own process (``uvicorn support.evil_peer:app``
   with ``--app-dir tests``).
 """
