@@ -14,6 +14,7 @@ to isolate the culprit.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -163,7 +164,7 @@ def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | Inv
     try:
         data = path.read_bytes()
         if sheets.is_json_lines(path.name):
-            yield from _json_lines(sheets.decode(data))
+            yield from _json_lines(sheets.decode(data, name=path.name))
             return
         sheet = sheets.read(data, name=path.name)
     except InvalidInput as exc:
@@ -185,7 +186,9 @@ def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | Inv
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | InvalidInput]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines as text mode reads them (\n, \r\n, \r), as this import always has; not
+    # str.splitlines, which would also split at a U+2028 inside a JSON string.
+    for number, line in enumerate(io.StringIO(text, newline=None), start=1):
         if not line.strip():
             continue
         try:
@@ -222,7 +225,7 @@ def detect_kind(path: Path) -> str:
         data = path.read_bytes()
         if sheets.is_json_lines(path.name):
             # The first line that parses decides; a broken one is reported later.
-            for _, raw in _json_lines(sheets.decode(data)):
+            for _, raw in _json_lines(sheets.decode(data, name=path.name)):
                 if isinstance(raw, dict):
                     return "event" if "title" in raw else "member"
             return "member"
@@ -232,11 +235,14 @@ def detect_kind(path: Path) -> str:
 
 
 def row_count(path: Path) -> int:
-    """How many rows ``read_rows`` will yield, for a progress bar (0 for a broken file)."""
+    """The number of data rows, the progress bar's total: read as ``read_rows`` reads
+    them (same decoding, delimiter and bounds), so the bar ends where the import does;
+    0 for a file that cannot be read (``read_rows`` says why)."""
     try:
         data = path.read_bytes()
         if sheets.is_json_lines(path.name):
-            return sum(1 for line in sheets.decode(data).splitlines() if line.strip())
+            text = sheets.decode(data, name=path.name)
+            return sum(1 for line in io.StringIO(text, newline=None) if line.strip())
         return len(sheets.read(data, name=path.name).rows)
     except InvalidInput:
         return 0

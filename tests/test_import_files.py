@@ -28,6 +28,7 @@ ROWS = [
 
 @pytest.fixture
 def na_home(tmp_path: Path, database_url: str) -> Path:
+    """A North America node (its members are in CA, MX and the US)."""
     return make_home(tmp_path, database_url, "north-america")
 
 
@@ -61,6 +62,13 @@ def test_a_utf8_file_with_a_bom_and_tabs(na_home: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "members.tsv", "\ufeff" + text, "utf-8")
     assert summary(hn("import", na_home, path)).startswith("2 created")
     assert _names(na_home) == {"Hôpital Saint-Léon", "Clínica Niño Jesús"}
+
+
+def test_json_lines_in_utf16_as_powershell_writes_them(na_home: Path, tmp_path: Path) -> None:
+    line = '{"key": "hsl", "name": "Hôpital Saint-Léon", "kind": "hospital", "country": "CA"}'
+    path = _write(tmp_path / "members.jsonl", line + "\r\n", "utf-16")
+    assert summary(hn("import", na_home, path)).startswith("1 created")
+    assert _names(na_home) == {"Hôpital Saint-Léon"}
 
 
 def test_headers_in_any_order_and_case(na_home: Path, tmp_path: Path) -> None:
@@ -289,7 +297,8 @@ def test_kind_and_row_count_read_the_file_as_the_import_does(tmp_path: Path) -> 
         1,
     )
     path = tmp_path / "events.jsonl"
-    path.write_text('{"key": "a", "title": "A"}\n\n{"key": "b"}\n', encoding="utf-8")
+    lines = '{"key": "a", "title": "Été"}\n\n{"key": "b"}\n'
+    path.write_text(lines, encoding="utf-16")  # as PowerShell's `>` writes it
     assert (detect_kind(path), row_count(path)) == ("event", 2)
     (tmp_path / "photo.csv").write_bytes(bytes(range(256)) * 8)
     assert (detect_kind(tmp_path / "photo.csv"), row_count(tmp_path / "photo.csv")) == (
