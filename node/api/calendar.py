@@ -30,7 +30,7 @@ from node.db.session import Session
 from node.deps import RuntimeDep, SessionDep
 from node.entries import item
 from node.errors import NotFound
-from node.feeds.calendar import FeedInfo, Filters, build_calendar, feed_name
+from node.feeds.calendar import FeedInfo, Filters, build_calendar, feed_name, filename
 from node.problems import responses
 from node.runtime import Runtime
 from node.settings import NodeSettings
@@ -207,6 +207,47 @@ def member_feed(
         kind=kind.value if kind else None,
     )
     return feed(session, runtime, built, filters, if_none_match=if_none_match, head=head)
+
+
+@feed_route("/events/{event_id}.ics")
+def event_file(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    head: HeadDep,
+    event_id: RecordIdPath,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """One event as an iCalendar file: the event page's "Add to calendar". Its UID and
+    SEQUENCE are the feeds' own, so a calendar that also subscribes to a feed holding
+    the event keeps one copy, and a later edit updates it."""
+    row = entries.one(session, kind="event", record_id=event_id)
+    if row is None:
+        raise NotFound(f"no event {event_id}")
+    event = item(row, "event")
+    settings = runtime.settings
+    state = [FEED_FORMAT, settings.node_id, settings.url, event_id, event["version"]]
+    digest = hashlib.sha256(json.dumps(state, separators=(",", ":")).encode()).digest()
+    etag = f'W/"{b64url(digest[:18])}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if if_none_match is not None and etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    name = str(event["title"])
+    headers["Content-Disposition"] = f'attachment; filename="{filename([name])}"'
+    organizers = entries.member_names(
+        session, ids={event["organizer"]} if event.get("organizer") else set()
+    )
+    info = FeedInfo(
+        name=name,
+        description=f"{name}: an event of the healthnet directory, served by {settings.name}",
+        site=settings.url,
+        source=f"{settings.url}/events/{event_id}.ics",
+    )
+    today = runtime.clock().astimezone(UTC).date()
+    body = build_calendar(info, [event], organizers=organizers, today=today)
+    if head:
+        headers["Content-Length"] = str(len(body))
+        return Response(media_type=MEDIA_TYPE, headers=headers)
+    return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 
 def feed(
