@@ -22,7 +22,8 @@ from node.db.setup import open_database
 from node.home import load_key
 from node.limits import BodyLimit
 from node.metrics import Metrics
-from node.problems import document, install
+from node.problem_docs import document
+from node.problems import install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import build as build_sync

@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -106,7 +106,7 @@ _STATUS: tuple[tuple[type[HealthnetError], int, str], ...] = (
 # error (500, logged, no detail). ``tests/test_errors.py`` lets only these map to 500.
 INTERNAL: tuple[type[HealthnetError], ...] = (ConfigError, StorageError)
 
-_TITLES = {
+TITLES = {
     400: "Bad request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -168,51 +168,6 @@ def status_of(error: type[HealthnetError]) -> tuple[int, str]:
     return 500, "internal"
 
 
-class FieldError(BaseModel):
-    field: str
-    reason: str
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem detail, as every error response of a node carries it."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[FieldError] | None = None
-    current_version: int | None = None
-
-
-def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for error statuses, documented as ``application/problem+json``."""
-    ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
-    return {
-        code: {"description": _TITLES.get(code, "Error"), "content": {MEDIA_TYPE: ref}}
-        for code in codes
-    }
-
-
-def document(app: FastAPI) -> None:
-    """Register the Problem schema in the OpenAPI components (the routes refer to it)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for name, model in (("Problem", Problem), ("FieldError", FieldError)):
-                components[name] = model.model_json_schema(
-                    ref_template="#/components/schemas/{model}"
-                )
-                components[name].pop("$defs", None)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def problem(
     status: int,
     detail: str,
@@ -225,7 +180,7 @@ def problem(
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:healthnet:problem:{slug or status}",
-        "title": _TITLES.get(status, "Error"),
+        "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }
@@ -349,7 +304,7 @@ def _html(request: Request, failure: _Failure, exc: Exception) -> Response:
     # Imported here: the pages import the routers, which import this module.
     from node.web.pages import render
 
-    title = _TITLES.get(failure.status, "Error")
+    title = TITLES.get(failure.status, "Error")
     errors = [(e["field"], e["reason"]) for e in failure.errors or ()]
     if isinstance(exc, InvalidInput):
         title, errors = _SEARCH_FAILED, exc.errors

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -153,24 +154,39 @@ def table(text: str) -> Sheet:
     # Newlines as text mode reads them (``\r\n`` and ``\r`` are ``\n``, in quoted cells too).
     first = next((line for line in io.StringIO(text, newline=None) if line.strip()), "")
     reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter(first))
+
+    def numbered() -> Iterator[tuple[int, list[str] | InvalidInput]]:
+        while True:
+            start = reader.line_num + 1  # a quoted cell may span lines: report the first
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, InvalidInput([("row", f"not CSV ({exc})")])
+                return
+            yield start, cells
+
+    return _collect(numbered())
+
+
+def _collect(numbered: Iterable[tuple[int, list[str] | InvalidInput]]) -> Sheet:
+    """A header and rows from (line, cells) pairs, CSV's or a workbook's alike: empty
+    rows skipped, the first non-empty one the header, the row count bounded."""
     columns: list[str] | None = None
     rows: list[Row] = []
-    while True:
-        start = reader.line_num + 1  # a quoted cell may span lines: report the first
-        try:
-            cells = _trimmed(next(reader))
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            rows.append((start, InvalidInput([("row", f"not CSV ({exc})")])))
-            break
+    for number, raw in numbered:
+        if isinstance(raw, InvalidInput):
+            rows.append((number, raw))
+            continue
+        cells = _trimmed(raw)
         if not cells:
             continue
         if columns is None:
             columns = _header(cells)
         else:
             _count(rows)
-            rows.append((start, _cells(columns, cells)))
+            rows.append((number, _cells(columns, cells)))
     return Sheet(columns or [], rows)
 
 
@@ -240,18 +256,10 @@ def _workbook(data: bytes, *, name: str) -> Sheet:
 
 
 def _first_sheet(sheet: Any) -> Sheet:
-    columns: list[str] | None = None
-    rows: list[Row] = []
-    for number, row in enumerate(sheet.iter_rows(), start=1):
-        cells = _trimmed([_text(c.value, getattr(c, "number_format", None)) for c in row])
-        if not cells:
-            continue
-        if columns is None:
-            columns = _header(cells)
-        else:
-            _count(rows)
-            rows.append((number, _cells(columns, cells)))
-    return Sheet(columns or [], rows)
+    return _collect(
+        (number, [_text(c.value, getattr(c, "number_format", None)) for c in row])
+        for number, row in enumerate(sheet.iter_rows(), start=1)
+    )
 
 
 def _text(value: object, number_format: str | None = None) -> str:

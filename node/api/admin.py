@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from node import audit
 from node.deps import AdminDep, SessionDep
-from node.problems import responses
+from node.problem_docs import responses
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 422, 429))
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from node.api.writes import WriteResult, write
 from node.db.session import Session
 from node.deps import AnnounceDep, EditorDep, RuntimeDep, WriteSessionDep
-from node.problems import responses
+from node.problem_docs import responses
 from node.publisher import Mode
 
 RecordIdPath = Annotated[

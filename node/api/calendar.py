@@ -31,7 +31,7 @@ from node.deps import RuntimeDep, SessionDep
 from node.entries import item
 from node.errors import NotFound
 from node.feeds.calendar import FeedInfo, Filters, build_calendar, feed_name, filename
-from node.problems import responses
+from node.problem_docs import responses
 from node.runtime import Runtime
 from node.settings import NodeSettings
 from schemas.event import EventKind

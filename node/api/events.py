@@ -17,7 +17,7 @@ from node.db.session import Session
 from node.deps import RuntimeDep, SessionDep
 from node.entries import normal_language
 from node.errors import InvalidInput
-from node.problems import responses
+from node.problem_docs import responses
 from schemas.event import EventCreate, EventKind, EventPublic
 from schemas.geo import Region
 from schemas.instants import format_utc, parse_utc

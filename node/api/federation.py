@@ -15,7 +15,7 @@ from node import roster
 from node.db import log, peers, quarantine
 from node.deps import NudgerDep, PeersDep, RuntimeDep, SessionDep, StatusDep, TrustDep
 from node.errors import InvalidInput, NotFound
-from node.problems import responses
+from node.problem_docs import responses
 from schemas.record import MAX_SAFE_INTEGER, Envelope
 from schemas.sync import MAX_PAGE_RECORDS, Heads, Nudge, OriginHead, RangeDigest, RecordPage
 

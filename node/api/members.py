@@ -19,7 +19,7 @@ from node.db.search import search
 from node.deps import RuntimeDep, SessionDep
 from node.entries import normal_language
 from node.errors import InvalidInput
-from node.problems import responses
+from node.problem_docs import responses
 from schemas.geo import Region
 from schemas.member import MemberCreate, MemberKind, MemberPublic, NetworkRole
 

@@ -14,7 +14,7 @@ from node.db.session import ping
 from node.db.store import last_seq
 from node.deps import RuntimeDep, SessionDep
 from node.errors import NotFound
-from node.problems import responses
+from node.problem_docs import responses
 from schemas.record import Envelope
 
 router = APIRouter(tags=["node"], responses=responses(404, 422))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from node.deps import RuntimeDep, TrustDep
 from node.errors import NotFound
 from node.nearest import NearNode, rank
-from node.problems import responses
+from node.problem_docs import responses
 
 router = APIRouter(prefix="/nodes", tags=["node"], responses=responses(404, 422))
 

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from node.errors import NotFound
-from node.problems import responses
+from node.problem_docs import responses
 from schemas.published import INDEX
 
 MEDIA_TYPE = "application/schema+json"
