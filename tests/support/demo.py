@@ -142,6 +142,7 @@ class DemoRun:
             return cls(proc, log)
         env.pop("COLUMNS", None)
         env.update(TERM="xterm-256color")
+        log.write_bytes(b"")  # there before the reader thread opens it, so text() can read it
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         # A session of its own with the pty as its controlling terminal, so closing the
