@@ -46,6 +46,14 @@ class EventKind(StrEnum):
     MEETUP = "meetup"
 
 
+class Attendance(StrEnum):
+    """How one takes part: a filter over ``online_url`` and ``venue``, not a field of its
+    own, so a hybrid event (both) is found under either."""
+
+    ONLINE = "online"
+    IN_PERSON = "in_person"
+
+
 class EventStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"

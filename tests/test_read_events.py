@@ -235,6 +235,21 @@ def test_filters_organizer_kind_country_topic_language_q(
         assert_problem(node.client.get("/events", params=params), 422, field)
 
 
+def test_attendance_finds_online_in_person_and_hybrid_under_both(node: Node) -> None:
+    """How one takes part is read from the record itself: a venue means in person, an
+    online_url means online, and a hybrid event (both) is found under either."""
+    add(node, title="Hall", starts_at="2027-01-10T09:00", ends_at="2027-01-10T17:00")
+    add(node, **online(title="Stream", starts_at="2027-01-11T09:00", ends_at="2027-01-11T10:00"))
+    add(node, title="Both", online_url="https://example.org/hybrid",
+        starts_at="2027-01-12T09:00", ends_at="2027-01-12T17:00")
+    assert titles(node, attendance="online") == ["Stream", "Both"]
+    assert titles(node, attendance="in_person") == ["Hall", "Both"]
+    assert titles(node, attendance="online", q="stream") == ["Stream"]
+    assert page(node, attendance="in_person", count=True)["total"] == 2
+    assert_problem(node.client.get("/events", params={"attendance": "zoom"}), 422,
+                   "query.attendance")
+
+
 def test_cancelled_events_stay_listed_with_their_status(node: Node) -> None:
     eid = add(node, title="Maybe Conference")
     add(node, title="Cancelled Early", status="cancelled", starts_at="2027-01-01T09:00",

@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlmodel import Session, SQLModel
 from support.clock import Clock
-from support.factories import member_body
+from support.factories import event_body, member_body
 
 from federation import keys
 from federation.signing import verify_envelope
@@ -76,7 +76,33 @@ def test_downgrade_and_upgrade_again(engine) -> None:  # type: ignore[no-untyped
     migrate.downgrade(engine, "base")
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0006"
+    assert migrate.current(engine) == "0007"
+
+
+def test_0007_tags_the_events_already_held_by_how_one_takes_part(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    """Events stored before 0007 gain their attendance tags on upgrade; members gain none."""
+    online, hybrid, venue = (str(uuid.uuid4()) for _ in range(3))
+    _publish(
+        engine,
+        clock,
+        Draft("event", online, Mode.CREATE, event_body(venue=None, online_url="https://x.test/w")),
+        Draft("event", hybrid, Mode.CREATE, event_body(online_url="https://x.test/h")),
+        Draft("event", venue, Mode.CREATE, event_body()),
+        Draft("member", str(uuid.uuid4()), Mode.CREATE, member_body()),
+    )
+    tags = (
+        "SELECT e.record_id, t.value FROM entry_tags t JOIN entries e ON e.pk = t.entry_pk"
+        " WHERE t.tag = 'attendance'"
+    )
+    expected = {(online, "online"), (hybrid, "online"), (hybrid, "in_person"), (venue, "in_person")}
+    with engine.connect() as conn:
+        assert set(conn.execute(text(tags)).all()) == expected  # the projection writes them
+    migrate.downgrade(engine, "0006")
+    with engine.connect() as conn:
+        assert conn.execute(text(tags)).all() == []
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert set(conn.execute(text(tags)).all()) == expected
 
 
 def test_0002_backfills_chain_summaries(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]

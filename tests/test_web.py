@@ -280,6 +280,19 @@ def test_events_filter_by_dates_topic_and_language(web: Node) -> None:
     assert "<strong>to</strong>" in get_html(web, "/e", 422, to="31/03/2027")
 
 
+def test_events_filter_by_how_one_takes_part(web: Node) -> None:
+    hall = add_event(web, title="In the hall")
+    stream = add_event(web, title="Streamed", venue=None, online_url="https://example.org/l")
+    both = add_event(web, title="Hybrid", online_url="https://example.org/h")
+    ways = (("online", {stream, both}, hall), ("in_person", {hall, both}, stream))
+    for way, found, hidden in ways:
+        text = get_html(web, "/e", attendance=way)
+        assert all(f'href="/e/{eid}"' in text for eid in found), way
+        assert f'href="/e/{hidden}"' not in text, way
+        assert f'<option value="{way}" selected>' in text  # the choice stays shown
+    assert "<strong>attendance</strong>" in get_html(web, "/e", 422, attendance="zoom")
+
+
 def test_nul_in_the_query_is_refused_before_the_pages(web: Node) -> None:
     # The app's own middleware refuses NUL in any query string (a JSON problem, as for the
     # API); the point here is that it is a 422, never a 500.

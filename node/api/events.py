@@ -18,7 +18,7 @@ from node.deps import RuntimeDep, SessionDep
 from node.entries import normal_language
 from node.errors import InvalidInput
 from node.problem_docs import responses
-from schemas.event import EventCreate, EventKind, EventPublic
+from schemas.event import Attendance, EventCreate, EventKind, EventPublic
 from schemas.geo import Region
 from schemas.instants import format_utc, parse_utc
 
@@ -55,6 +55,10 @@ def list_events(
     topic: Annotated[str | None, Query(max_length=60)] = None,
     language: Annotated[str | None, Query(max_length=35)] = None,
     organizer: Annotated[str | None, Query(max_length=64)] = None,
+    attendance: Annotated[
+        Attendance | None,
+        Query(description="online or in_person; a hybrid event is found under either"),
+    ] = None,
     from_: Annotated[
         str | None, Query(alias="from", max_length=40, description="Events running at or after")
     ] = None,
@@ -81,6 +85,7 @@ def list_events(
         topic=topic.strip().lower() if topic else None,
         language=normal_language(language),
         organizer=organizer,
+        attendance=attendance.value if attendance else None,
         ends_after=ends_after,
         starts_before=starts_before,
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from node.db.text import fold, index_text
 from node.errors import UnknownKind
-from schemas.event import to_utc
+from schemas.event import Attendance, to_utc
 from schemas.instants import format_utc
 
 
@@ -94,4 +94,17 @@ def _event(e: dict[str, Any]) -> Projection:
     tags = [("topic", t) for t in topics]
     if e.get("language"):
         tags.append(("language", e["language"]))
+    tags.extend(("attendance", way) for way in attendance(e))
     return Projection(columns, tags)
+
+
+def attendance(e: dict[str, Any]) -> list[str]:
+    """The ways to take part in an event: online, in person, or both (a hybrid event).
+
+    A tag per way, so ``attendance=online`` uses the same indexed lookup as a topic."""
+    ways = []
+    if e.get("online_url"):
+        ways.append(Attendance.ONLINE.value)
+    if e.get("venue"):
+        ways.append(Attendance.IN_PERSON.value)
+    return ways

@@ -55,6 +55,7 @@ class Query:
     topic: str | None = None
     language: str | None = None
     organizer: str | None = None
+    attendance: str | None = None  # events: "online" or "in_person" (a hybrid is both)
     q: str | None = None
     near: tuple[float, float] | None = None
     within_km: float | None = None
@@ -304,7 +305,11 @@ def _filters(query: Query, dialect: str) -> list[ColumnElement[bool]]:
     ):
         if value is not None:
             where.append(col == value)
-    for tag, value in (("topic", query.topic), ("language", query.language)):
+    for tag, value in (
+        ("topic", query.topic),
+        ("language", query.language),
+        ("attendance", query.attendance),
+    ):
         if value is not None:
             where.append(
                 exists().where(

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import TypeVar
 
 import pycountry
 
 from node.errors import InvalidInput
 from node.web import paging, views
-from schemas.event import EventKind
-from schemas.geo import Region
 from schemas.instants import format_utc
-from schemas.member import MemberKind
 
 T = TypeVar("T")
 
@@ -40,7 +38,7 @@ class Form:
     def text(self, name: str, max_length: int) -> str | None:
         return self._check(lambda: views.text_param(self.params, name, max_length))
 
-    def choice(self, name: str, allowed: type[Region | MemberKind | EventKind]) -> str | None:
+    def choice(self, name: str, allowed: type[StrEnum]) -> str | None:
         return self._check(lambda: views.choice_param(self.params, name, allowed))
 
     def country(self) -> str | None:

@@ -31,6 +31,9 @@ _WORDS: dict[str, str] = {
     "webinar": "Webinar",
     "workshop": "Workshop",
     "meetup": "Meetup",
+    # ways to take part
+    "online": "Online",
+    "in_person": "In person",
     # platforms
     "x": "X",
     "facebook": "Facebook",

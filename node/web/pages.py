@@ -46,7 +46,7 @@ from node.web.views import (
     query_params,
     safe_url,
 )
-from schemas.event import EventKind
+from schemas.event import Attendance, EventKind
 from schemas.geo import REGION_LABELS, Region
 from schemas.instants import format_utc
 from schemas.member import MemberKind
@@ -166,7 +166,10 @@ def _pager(params: dict[str, str], page: Page) -> Pager | None:
     if not page.rows:
         return None
     return pager(
-        params, next_cursor=page.next_cursor, shown=len(page.rows), total=page.total,
+        params,
+        next_cursor=page.next_cursor,
+        shown=len(page.rows),
+        total=page.total,
         page_size=PAGE_SIZE,
     )
 
@@ -231,6 +234,7 @@ def events_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> H
         category=form.choice("kind", EventKind),
         topic=(form.text("topic", 60) or "").lower() or None,
         language=normal_language(form.text("language", 35)),
+        attendance=form.choice("attendance", Attendance),
         ends_after=since,
         starts_before=until,
     )
@@ -245,6 +249,7 @@ def events_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> H
             "params": params,
             "errors": form.errors,
             "kinds": [k.value for k in EventKind],
+            "attendances": [a.value for a in Attendance],
             "months": by_month(events),
             "total": page.total,
             "pager": _pager({**params, "from": since}, page),

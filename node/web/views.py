@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
 
 from node.errors import InvalidInput
-from schemas.event import EventKind
-from schemas.geo import Region
 from schemas.instants import format_utc, parse_utc
-from schemas.member import MemberKind
 
 MONTHS = (
     "January February March April May June July August September October November December"
@@ -43,9 +41,7 @@ def text_param(params: dict[str, str], name: str, max_length: int) -> str | None
     return value
 
 
-def choice_param(
-    params: dict[str, str], name: str, allowed: type[Region | MemberKind | EventKind]
-) -> str | None:
+def choice_param(params: dict[str, str], name: str, allowed: type[StrEnum]) -> str | None:
     value = params.get(name, "").strip()
     if not value:
         return None
