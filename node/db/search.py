@@ -151,7 +151,7 @@ def decode_cursor(query: Query, cursor: str) -> list[Any]:
 
 def search(session: Session, query: Query, *, cursor: str | None, count: bool) -> Page:
     dialect = session.get_bind().dialect.name
-    where = _filters(query, dialect)
+    where = filters(query, dialect)
     after = decode_cursor(query, cursor) if cursor else None
     words = tokens(query.q or "")
     few = _few_matches(session, words) if dialect == "sqlite" and words else None
@@ -160,7 +160,7 @@ def search(session: Session, query: Query, *, cursor: str | None, count: bool) -
     if few is not None and query.near is None:
         # Few matches: name them outright, so SQLite looks them up by rowid and sorts a
         # handful, instead of walking an index of the whole kind to find them.
-        where = [*_filters(replace(query, q=None), dialect), ENTRIES.c.pk.in_(sorted(few))]
+        where = [*filters(replace(query, q=None), dialect), ENTRIES.c.pk.in_(sorted(few))]
     if query.near is None and query.kind == "member" and words:
         keys = _ranked_keys(session, query, dialect, after, few)
     else:
@@ -219,7 +219,7 @@ def _ranked_keys(
     on its index, and the second tier runs only if the first leaves the page short. A common
     word then costs one index walk, not a sort of every match."""
     words = tokens(query.q or "")
-    plain = _filters(replace(query, q=None), dialect)
+    plain = filters(replace(query, q=None), dialect)
     name_match = _match(words, dialect, name_only=True)
     tiers: tuple[ColumnElement[bool], ColumnElement[bool]] = (
         name_match,
@@ -294,7 +294,9 @@ def _within(
     return stmt.where(distance <= radius)
 
 
-def _filters(query: Query, dialect: str) -> list[ColumnElement[bool]]:
+def filters(query: Query, dialect: str) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a query, shared with ``node.db.pins`` so that the directory's
+    map shows exactly the members its list finds."""
     where: list[ColumnElement[bool]] = [ENTRIES.c.kind == query.kind]
     for col, value in (
         (ENTRIES.c.region, query.region),

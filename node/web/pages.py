@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from federation import provenance
 from federation.errors import WireFormatError
 from federation.provenance import Check, KeyRing
-from node.db import entries, facets, log
+from node.db import entries, facets, log, pins
 from node.db.search import Page, search
 from node.db.search import Query as Search
 from node.db.session import Session
@@ -35,6 +35,7 @@ from node.feeds.calendar import Filters as FeedFilters
 from node.feeds.calendar import subscribe_links
 from node.runtime import Runtime
 from node.sync.trustbook import TrustBook
+from node.web import worldmap
 from node.web.forms import Form
 from node.web.labels import country_name, label, language_name
 from node.web.paging import Pager, pager
@@ -143,11 +144,28 @@ def directory(request: Request, session: SessionDep) -> HTMLResponse:
             "pager": _pager(params, page),
             "topics": topics,
             "near_topics": _near_topics(query.topic, topics) if not page.rows else [],
+            "map": _member_map(session, query) if page.rows else None,
             "countries": facets.countries(session, kind="member"),
             "languages": facets.tag_values(session, kind="member", tag="language"),
         },
         status=422 if form.errors else 200,
     )
+
+
+def _member_map(session: Session, query: Search) -> dict[str, Any]:
+    """Every match with a place, as dots over the shipped land, framed on the dots (a search
+    in one region shows that region, not the world)."""
+    found = pins.pins(session, query)
+    points = [worldmap.point(p.lat, p.lon) for p in found.pins]
+    box = worldmap.frame(points)
+    return {
+        "box": " ".join(f"{v:g}" for v in box),
+        "width": worldmap.WIDTH,
+        "height": worldmap.HEIGHT,
+        "radius": round(box[2] / 150, 2),  # the same size on screen at every zoom
+        "dots": [{"pin": p, "x": x, "y": y} for p, (x, y) in zip(found.pins, points, strict=True)],
+        "placed": found.placed,
+    }
 
 
 def _search(session: Session, form: Form, query: Search) -> Page:

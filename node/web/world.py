@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from node.deps import PeersDep, RuntimeDep, SessionDep, TrustDep
 from node.dialects import PageRoute
@@ -62,6 +62,17 @@ def world_page(
             "ago": ago,
         },
     )
+
+
+@router.get("/map/land.svg")
+def land_image(request: Request) -> Response:
+    """The land behind the directory's dots: the same bytes for every page and every
+    search, so browsers and proxies keep it (a day, then revalidated by its ETag)."""
+    body, etag = worldmap.land_document()
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="image/svg+xml", headers=headers)
 
 
 def _coordinate(params: dict[str, str], name: str, limit: float) -> float | None:

@@ -4,15 +4,20 @@
 ``draw`` is pure: TopoJSON in, SVG path strings out, in the Natural Earth I projection
 (a compromise projection that keeps every continent recognisable on a phone-sized screen).
 ``world_map`` is the shell that reads the packaged file once per process.
+
+The directory's map draws the same land as a separate, cacheable image (``land_svg``),
+so a page of search results carries only its dots, framed on them by ``frame``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +113,7 @@ def _split(ring: list[Point]) -> list[list[Point]]:
     if all(-180 <= lon <= 180 for lon, _ in unwrapped):
         return [ring]
     shift = 360 if min(lon for lon, _ in unwrapped) < -180 else -360
-    return [
-        [(max(-180.0, min(180.0, lon + d)), lat) for lon, lat in unwrapped] for d in (0, shift)
-    ]
+    return [[(max(-180.0, min(180.0, lon + d)), lat) for lon, lat in unwrapped] for d in (0, shift)]
 
 
 def _path(rings: Iterable[list[Point]]) -> str:
@@ -186,5 +189,45 @@ def world_map() -> tuple[Shape, ...]:
     return draw(json.loads(MAP_FILE.read_text(encoding="utf-8")), _region_of)
 
 
+@lru_cache(maxsize=1)
+def land_document() -> tuple[bytes, str]:
+    """The land image and its ETag, built on first use and kept for the process."""
+    body = land_svg(world_map()).encode("utf-8")
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def anchors() -> dict[str, Point]:
     return {region.value: point(*latlon) for region, latlon in REGION_ANCHORS.items()}
+
+
+def land_svg(shapes: Iterable[Shape]) -> str:
+    """The land alone, as a standalone SVG document for an ``<image>`` behind the
+    directory's dots. It is drawn as an image, so the page's stylesheet cannot reach it:
+    colours are presentation attributes (which a strict CSP allows, unlike style
+    attributes)."""
+    # No <title>s: an SVG drawn as an image shows no tooltips; the bytes would be wasted.
+    paths = "".join(f'<path d="{escape(s.d)}"/>' for s in shapes if s.d)
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {WIDTH:g} {HEIGHT:g}" width="{WIDTH:g}" height="{HEIGHT:g}">'
+        f'<g fill="#d3dbe3" stroke="#ffffff" stroke-width="0.4">{paths}</g></svg>\n'
+    )
+
+
+Box = tuple[float, float, float, float]
+
+
+def frame(points: Sequence[Point], *, pad: float = 0.15, min_width: float = 160.0) -> Box:
+    """The viewBox (x, y, width, height) that shows every point with a margin, in the whole
+    map's proportions, never smaller than ``min_width`` units (so a single city is shown in
+    its country, not as a blur) and never beyond the map's edges. No points: the world."""
+    if not points:
+        return 0.0, 0.0, WIDTH, HEIGHT
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    width = max(max(xs) - min(xs), (max(ys) - min(ys)) * WIDTH / HEIGHT) * (1 + 2 * pad)
+    width = min(max(width, min_width), WIDTH)
+    height = width * HEIGHT / WIDTH
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    x = min(max(cx - width / 2, 0.0), WIDTH - width)
+    y = min(max(cy - height / 2, 0.0), HEIGHT - height)
+    return round(x, 1), round(y, 1), round(width, 1), round(height, 1)
