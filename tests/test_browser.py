@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -247,3 +248,104 @@ def test_api_docs_render_offline_under_the_strict_policy(demo: Demo, page: Page)
     expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible()
     assert page.locator(".swagger-ui .errors-wrapper").count() == 0
     shot(page, "docs")
+
+
+def test_directory_map_shows_the_members_found(demo: Demo, page: Page) -> None:
+    """The directory's map draws a dot for each member found that gives a place, over the
+    node's own land (/map/land.svg, allowed by the page's policy), framed on the dots."""
+    land: list[int] = []
+    page.on(
+        "response", lambda r: land.append(r.status) if r.url.endswith("/map/land.svg") else None
+    )
+    page.goto(demo.hub + "/")
+    world_box = page.locator(".members-map svg").get_attribute("viewBox")
+    dots = page.locator(".members-map circle.pin")
+    expect(dots.first).to_be_visible()
+    every = dots.count()
+    page.get_by_label("Region").select_option("europe")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"region=europe"))
+    listed = page.locator("ul.results .name").all_inner_texts()
+    titles = page.locator(".members-map circle.pin title").all_text_contents()
+    assert 1 <= len(titles) <= len(listed) and len(titles) < every
+    # Each dot names one of the members listed beside it.
+    assert all(any(t.startswith(name) for name in listed) for t in titles), (titles, listed)
+    expect(page.locator(".members-map figcaption")).to_contain_text(f"{len(titles)} of the")
+    # Framed on Europe: the view is narrower than the whole-directory one.
+    europe_box = page.locator(".members-map svg").get_attribute("viewBox")
+    assert world_box and europe_box
+    assert float(europe_box.split()[2]) < float(world_box.split()[2])
+    assert land and set(land) <= {200, 304}, land
+    image = page.locator(".members-map image")
+    # The land really drew: the browser decoded the SVG it was sent.
+    assert page.evaluate(
+        "async () => { const i = new Image(); i.src = '/map/land.svg'; await i.decode();"
+        " return i.naturalWidth; }"
+    ) > 0
+    assert image.count() == 1
+    shot(page, "directory-map")
+    # Dots may overlap in a dense region: whichever is on top, a click opens a member.
+    page.locator(".members-map a").first.click(force=True)
+    expect(page).to_have_url(re.compile(r"/m/"))
+    expect(page.locator("h1")).to_be_visible()
+
+
+def test_events_online_filter_and_add_to_calendar(demo: Demo, page: Page) -> None:
+    page.goto(demo.hub + "/e")
+    everything = page.locator("ul.results .name").all_inner_texts()
+    page.get_by_label("Taking part").select_option("online")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"attendance=online"))
+    expect(page.get_by_label("Taking part")).to_have_value("online")
+    online = page.locator("ul.results .name").all_inner_texts()
+    assert online and len(online) < len(everything)
+    # The page lists what the API finds for the same filter: the events with an online link.
+    api = httpx.get(demo.hub + "/events", params={"attendance": "online", "limit": 200}, timeout=10)
+    assert api.status_code == 200, api.text
+    assert sorted(online) == sorted(e["title"] for e in api.json()["items"])
+    assert all(e["online_url"] for e in api.json()["items"])
+    shot(page, "events-online")
+    page.get_by_label("Taking part").select_option("in_person")
+    page.get_by_role("button", name="Filter").click()
+    in_person = page.locator("ul.results .name").all_inner_texts()
+    assert in_person and set(online) | set(in_person) == set(everything)
+    # One event's own calendar file, named by the button.
+    page.locator("ul.results a.name").first.click()
+    title = page.locator("h1").inner_text()
+    button = page.get_by_role("link", name="Add to calendar")
+    expect(button).to_be_visible()
+    href = button.get_attribute("href")
+    assert href and href.endswith(".ics")
+    r = page.request.get(urljoin(page.url, href))
+    assert r.status == 200 and r.headers["content-type"].startswith("text/calendar")
+    text = r.text()
+    assert "BEGIN:VEVENT" in text and text.count("BEGIN:VEVENT") == 1
+    unfolded = text.replace("\r\n ", "")
+    assert f"SUMMARY:{title}".replace(",", "\\,") in unfolded
+    shot(page, "event-calendar")
+
+
+def test_map_filters_and_calendar_on_a_phone(demo: Demo, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(demo.hub + "/?region=europe")
+        svg = page.locator(".members-map svg")
+        box = svg.bounding_box()
+        assert box is not None and box["width"] <= 390
+        expect(page.locator(".members-map circle.pin").first).to_be_visible()
+        shot(page, "directory-map-phone")
+        page.goto(demo.hub + "/e?attendance=online")
+        expect(page.get_by_label("Taking part")).to_have_value("online")
+        shot(page, "events-online-phone")
+        page.locator("ul.results a.name").first.click()
+        expect(page.get_by_role("link", name="Add to calendar")).to_be_visible()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"the event page scrolls sideways by {overflow}px"
+        shot(page, "event-phone")
+    finally:
+        context.close()

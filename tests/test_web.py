@@ -204,6 +204,7 @@ def test_event_page_times_links_and_cancelled(web: Node) -> None:
     )
     text = get_html(web, f"/e/{eid}")
     assert "Wed 10 March 2027, 09:00" in text and "Europe/Amsterdam" in text
+    assert "<dd>Nijmegen, Netherlands</dd>" in text  # the country by name, not its code
     assert "10 March 2027, 08:00 UTC" in text
     assert f'<a href="/m/{mid}">Radboud University Nijmegen Medical Centre</a>' in text
     assert 'href="https://example.org/register"' in text
