@@ -27,8 +27,10 @@ view's. The whole tree::
     ├── ConfigError                (node.errors) a node home or file that cannot be used
     ├── InvalidInput               (node.errors) one or more (field, reason) pairs
     ├── Unauthorized               (node.errors) no or unknown bearer token
+    │   └── SignInRequired         a console page asked for without a live session
     ├── Forbidden                  (node.errors) the caller may not do that
-    │   └── NotTheHub              only the hub edits and publishes the roster
+    │   ├── NotTheHub              only the hub edits and publishes the roster
+    │   └── RefusedForm            a console form without its CSRF token, or from elsewhere
     ├── NotFound                   (node.errors)
     │   ├── UnknownRecord          no member or event of that id
     │   └── NoRoster               this node holds no roster (yet)

@@ -28,6 +28,7 @@ from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import build as build_sync
 from node.web import apidocs, pages, world
+from node.web.console import records, signin
 from node.web.headers import SecurityHeaders
 
 
@@ -125,6 +126,10 @@ def create_app(
     # Server-rendered pages (no JavaScript needed) and the files they use, shipped with
     # the package: nothing is fetched from the internet at run time.
     app.include_router(pages.router)
+    # The leaders' console (/admin pages), beside the JSON admin API under /admin/*s.
+    app.include_router(signin.router)
+    app.include_router(records.records_router("member"))
+    app.include_router(records.records_router("event"))
     app.include_router(world.router)  # /world and /nearest
     app.include_router(network.router)  # GET /network, which /world polls
     apidocs.mount(app)  # /docs, /redoc and /static/apidocs, ahead of /static

@@ -134,7 +134,14 @@ def serve(
         port = urlsplit(settings.url).port or 8100
     app = create_app(settings)
     gc.freeze()  # start-up objects never die: keep the collector from re-scanning them
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=settings.proxy_headers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 def migrate(home: HomeArg) -> None:

@@ -121,21 +121,36 @@ def current_token(
         with Session(runtime.engine) as session:
             return tokens.authenticate(session, presented=credentials.credentials)
     except Unauthorized as exc:
-        try:
-            runtime.auth_limiter.hit(client, now=now)
-        except RateLimited:
-            pass  # this failure is answered as 401; the next attempt gets 429
-        with Session(writer(runtime.engine)) as session:
-            audit.record_action(
-                session,
-                now=runtime.clock(),
-                token_id=None,
-                action=f"{request.method} {request.url.path}"[:40],
-                outcome="unauthorized",
-                detail=f"{exc} from {client} on {request.method} {request.url.path}",
-            )
-            session.commit()
+        failed_token_check(
+            runtime,
+            client=client,
+            now=now,
+            action=f"{request.method} {request.url.path}",
+            detail=f"{exc} from {client} on {request.method} {request.url.path}",
+        )
         raise
+
+
+def failed_token_check(
+    runtime: Runtime, *, client: str, now: float, action: str, detail: str
+) -> None:
+    """Count a failed token check against the client's address and audit it (in its own
+    transaction: the request's is rolled back). Shared by the API and the console's
+    sign-in, so guessing through either spends the same allowance."""
+    try:
+        runtime.auth_limiter.hit(client, now=now)
+    except RateLimited:
+        pass  # this failure is answered as 401; the next attempt gets 429
+    with Session(writer(runtime.engine)) as session:
+        audit.record_action(
+            session,
+            now=runtime.clock(),
+            token_id=None,
+            action=action[:40],
+            outcome="unauthorized",
+            detail=detail,
+        )
+        session.commit()
 
 
 TokenDep = Annotated[ApiToken, Depends(current_token)]

@@ -29,8 +29,19 @@ class Unauthorized(HealthnetError):
     pass
 
 
+class SignInRequired(Unauthorized):
+    """A console page asked for without a live session: the page answers with the
+    sign-in form (a redirect to it), not with a bearer challenge."""
+
+
 class Forbidden(HealthnetError):
     pass
+
+
+class RefusedForm(Forbidden):
+    """A console form posted without the CSRF token of the session it claims, or from
+    another origin: refused before it changes anything (a cross-site request forgery,
+    or a page left open across a sign-out)."""
 
 
 class NotTheHub(Forbidden):

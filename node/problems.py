@@ -27,10 +27,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -54,6 +55,7 @@ from node.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    SignInRequired,
     StorageError,
     Unauthorized,
     UnknownRecord,
@@ -225,7 +227,7 @@ def _from_healthnet(exc: HealthnetError) -> _Failure:
         failure.errors = [{"field": exc.field or "body", "reason": exc.reason}]
     if isinstance(exc, RateLimited):
         failure.headers = {"Retry-After": str(exc.retry_after)}
-    if isinstance(exc, Unauthorized):
+    if isinstance(exc, Unauthorized) and not isinstance(exc, SignInRequired):
         failure.headers = {"WWW-Authenticate": 'Bearer realm="healthnet"'}
     if isinstance(exc, FhirMethodNotAllowed):
         failure.headers = {"Allow": ", ".join(exc.allowed)}
@@ -304,6 +306,11 @@ def _html(request: Request, failure: _Failure, exc: Exception) -> Response:
     # Imported here: the pages import the routers, which import this module.
     from node.web.pages import render
 
+    if isinstance(exc, SignInRequired):
+        # The console's pages send a signed-out person to the sign-in form, and back after.
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = "/admin/sign-in" + (f"?{urlencode({'next': back})}" if back != "/admin" else "")
+        return RedirectResponse(target, status_code=303)
     title = TITLES.get(failure.status, "Error")
     errors = [(e["field"], e["reason"]) for e in failure.errors or ()]
     if isinstance(exc, InvalidInput):

@@ -75,6 +75,14 @@ class NodeSettings(BaseSettings):
     sync_max_pages: int = Field(default=1000, ge=1)
     sync_request_deadline_seconds: float = Field(default=60.0, gt=0)
     nudge: bool = True
+    # Behind a reverse proxy: trust its X-Forwarded-For/-Proto from these addresses only,
+    # so rate limits count the real client (one attacker cannot lock every editor out)
+    # and links say https. Off by default: a node reached directly must not believe
+    # headers any client can send.
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_session_hours: int = Field(default=12, ge=1, le=24 * 7)
 
     @field_validator("url")
     @classmethod

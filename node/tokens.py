@@ -12,6 +12,7 @@ import hmac
 import secrets
 from datetime import datetime
 
+from node.db import signins as signin_rows
 from node.db import tokens as token_rows
 from node.db.session import Session
 from node.db.tokens import ApiToken
@@ -50,6 +51,9 @@ def revoke_token(session: Session, *, token_id: str, now: datetime) -> ApiToken:
     row = token_rows.revoke(session, token_id=token_id, at=format_utc(now))
     if row is None:
         raise NotFound(f"no token {token_id}")
+    # Its console sessions end with it: a revoked token signs no one in, even a browser
+    # that signed in with it before.
+    signin_rows.end_for_token(session, token_id=token_id, at=format_utc(now))
     return row
 
 

@@ -55,6 +55,11 @@ def _country_regions() -> dict[str, Region]:
     }
 
 
+def countries_in(region: Region) -> list[str]:
+    """The ISO 3166-1 alpha-2 codes of a region's countries, sorted (a form's picker)."""
+    return sorted(code for code, r in _country_regions().items() if r == region)
+
+
 def check_country(code: str) -> str:
     """Return the ISO 3166-1 alpha-2 code in upper case, or raise ValueError."""
     import pycountry

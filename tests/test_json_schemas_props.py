@@ -79,7 +79,7 @@ def schema(name: str) -> Any:
 
 
 def signed(model: type[BaseModel], candidate: dict[str, Any]) -> dict[str, Any] | None:
-    """What the origin signs for ``candidate`` (node/api/writes.py), or None if refused."""
+    """What the origin signs for ``candidate`` (node/writes.py), or None if refused."""
     try:
         return model.model_validate(candidate).model_dump(mode="json", exclude_none=True)
     except ModelError:

@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Response
 from pydantic import BaseModel
 
-from node.api.writes import WriteResult, write
 from node.db.session import Session
 from node.deps import AnnounceDep, EditorDep, RuntimeDep, WriteSessionDep
 from node.problem_docs import responses
 from node.publisher import Mode
+from node.writes import WriteResult, write
 
 RecordIdPath = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -6,18 +6,16 @@ from datetime import UTC, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from node.api.admin_writes import RecordIdPath, admin_router
 from node.api.reads import EventPage, check_limit, one, page_response
-from node.db.entries import one as entry
 from node.db.search import Query as Search
 from node.db.search import search
-from node.db.session import Session
 from node.deps import RuntimeDep, SessionDep
 from node.entries import normal_language
 from node.errors import InvalidInput
 from node.problem_docs import responses
+from node.writes import organizer_exists
 from schemas.event import Attendance, EventCreate, EventKind, EventPublic
 from schemas.geo import Region
 from schemas.instants import format_utc, parse_utc
@@ -97,13 +95,4 @@ def get_event(event_id: RecordIdPath, session: SessionDep) -> Response:
     return one(session, kind="event", record_id=event_id)
 
 
-def _organizer_exists(session: Session, body: BaseModel) -> None:
-    """An event's organizer, when named, must be a member in the directory (any region)."""
-    organizer = getattr(body, "organizer", None)
-    if organizer is None:
-        return
-    if entry(session, kind="member", record_id=str(organizer)) is None:
-        raise InvalidInput([("body.organizer", f"no member {organizer} in the directory")])
-
-
-admin = admin_router("event", EventCreate, check=_organizer_exists)
+admin = admin_router("event", EventCreate, check=organizer_exists)

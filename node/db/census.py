@@ -30,3 +30,13 @@ def per_kind(session: Session) -> dict[str, int]:
     """{kind: count} of the live directory (members and events of every region)."""
     rows = session.execute(select(ENTRIES.c.kind, func.count()).group_by(ENTRIES.c.kind)).all()
     return {str(kind): int(n) for kind, n in rows}
+
+
+def own_counts(session: Session, *, origin: str) -> dict[str, int]:
+    """{kind: count} of the records one origin publishes (the console's front page)."""
+    rows = session.execute(
+        select(ENTRIES.c.kind, func.count())
+        .where(ENTRIES.c.origin == origin)
+        .group_by(ENTRIES.c.kind)
+    ).all()
+    return {str(kind): int(n) for kind, n in rows}

@@ -158,6 +158,20 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", max_length=1000)
 
 
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in person in the leaders' console (node.console). Only the SHA-256 of the
+    session id is stored, as for tokens: a copy of the database cannot be used to sign in.
+    In the database, not in a worker's memory, so every worker and replica knows it."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    token_id: str = Field(max_length=16, index=True)
+    created_at: str = Field(max_length=32)
+    seen_at: str = Field(max_length=32)
+    ended_at: str | None = Field(default=None, max_length=32)
+
+
 class Peer(SQLModel, table=True):
     """Sync state per peer, kept in the database so backoff survives a restart."""
 

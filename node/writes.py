@@ -1,4 +1,5 @@
-"""The admin write path shared by members and events: scope, If-Match, publish, audit."""
+"""The write path shared by the admin API and the console, for members and events: scope,
+If-Match, publish, audit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from federation.errors import HealthnetError
 from node import audit
 from node.db.engine import writer
+from node.db.entries import one as entry
 from node.db.session import Session
 from node.db.tokens import ApiToken
 from node.deps import Announce
@@ -116,3 +118,14 @@ def write(
         deleted=header["deleted"],
         record=Envelope.model_validate(envelope),
     )
+
+
+def organizer_exists(session: Session, body: BaseModel) -> None:
+    """An event's organizer, when named, must be a member in the directory (any region):
+    a rule that needs the database, so it runs in the write's transaction, not in the
+    model."""
+    organizer = getattr(body, "organizer", None)
+    if organizer is None:
+        return
+    if entry(session, kind="member", record_id=str(organizer)) is None:
+        raise InvalidInput([("body.organizer", f"no member {organizer} in the directory")])
