@@ -7,9 +7,11 @@ view's. The whole tree::
 
     HealthnetError
     ├── WireFormatError            malformed input: names the field and the reason
-    │   └── MalformedPage          a page of records that breaks the page rules
+    │   ├── MalformedPage          a page of records that breaks the page rules
+    │   └── StaleJoin              a join request created too long ago, or in the future
     ├── SignatureError             a record that must not be stored
     │   ├── BadSignature           the bytes were not signed by that key
+    │   │   └── BadJoinSignature   a join request not signed by the key it carries
     │   ├── BodyMismatch           the body is not the one the header's body_hash commits to
     │   ├── UnknownKey             no such key for that origin (or not the pinned hub key)
     │   ├── RevokedKey             the key was revoked or not valid for that record
@@ -33,8 +35,11 @@ view's. The whole tree::
     │   └── RefusedForm            a console form without its CSRF token, or from elsewhere
     ├── NotFound                   (node.errors)
     │   ├── UnknownRecord          no member or event of that id
-    │   └── NoRoster               this node holds no roster (yet)
+    │   ├── NoRoster               this node holds no roster (yet)
+    │   └── NotAHub                a hub-only endpoint asked of another node
     ├── Conflict                   (node.errors) stale version, or an id of another kind
+    │   ├── ReplayedJoin           a join request whose nonce the hub has seen
+    │   └── JoinClosed             a join request that is no longer pending
     ├── PayloadTooLarge            (node.errors)
     ├── RateLimited                (node.errors) carries retry_after seconds
     ├── NodeUnreachable            (node.errors) a node the CLI talks to did not answer
@@ -105,6 +110,24 @@ class OutOfScope(SignatureError):
     pass
 
 
+class BadJoinSignature(BadSignature):
+    """A join request (``federation.joining``) whose ``sig`` is missing, malformed or does
+    not verify under the public key the request carries. Unlike a peer's record it comes
+    from a person at a command line, so it names the field at fault, as an input error
+    does; ``node.problems`` lists it among the problem's errors."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: str = "sig",
+        origin: str | None = None,
+        key_id: str | None = None,
+    ) -> None:
+        super().__init__(reason, origin=origin, key_id=key_id)
+        self.field = field
+
+
 class PeerError(HealthnetError):
     def __init__(self, reason: str, *, peer: str) -> None:
         self.peer = peer
@@ -123,6 +146,12 @@ class PeerBadResponse(PeerError):
 class MalformedPage(WireFormatError):
     """A page of records that breaks the page rules rather than one record's format: a
     page of origin A holding a record of origin B. Still "malformed" to the quarantine."""
+
+
+class StaleJoin(WireFormatError):
+    """A join request whose ``created_at`` is outside the freshness window: older than the
+    hub accepts (a request captured and sent again later) or ahead of the hub's clock by
+    more than the allowed skew. The applicant signs a fresh one."""
 
 
 class RosterError(HealthnetError):

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from federation.keys import SigningKey
 from node import roster
-from node.api import admin, calendar, events, federation, members, meta, network, nodes
+from node.api import admin, calendar, events, federation, joins, members, meta, network, nodes
 from node.api import fhir as fhir_api
 from node.api import schemas as published_schemas
 from node.db.session import Engine, Session, writer
@@ -118,6 +118,8 @@ def create_app(
         admin.router,
         federation.router,
         federation.metrics_router,
+        joins.public,
+        joins.admin,
         nodes.router,
         published_schemas.router,
         fhir_api.router,

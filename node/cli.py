@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from node import cli_data, cli_federation, cli_home, cli_schemas
+from node import cli_data, cli_federation, cli_home, cli_joins, cli_schemas
 
 
 class _InOrder(TyperGroup):
@@ -48,7 +48,8 @@ app.command()(cli_home.info)
 app.command()(cli_data.export)
 app.command()(cli_data.verify)
 app.command()(cli_home.migrate)
-app.command()(cli_federation.join)
+app.command()(cli_joins.join)
+app.command("join-status")(cli_joins.join_status)
 app.command()(cli_federation.sync)
 app.command()(cli_federation.peers)
 app.command()(cli_federation.resync)
@@ -58,7 +59,7 @@ app.command()(cli_federation.demo)
 app.command()(cli_schemas.schemas)
 _InOrder.order = [
     "init", "token", "import", "serve", "info", "export", "verify", "migrate",
-    "join", "sync", "peers", "resync", "roster", "key", "demo", "schemas",
+    "join", "join-status", "sync", "peers", "resync", "roster", "key", "demo", "schemas",
 ]  # fmt: skip
 
 

@@ -1,6 +1,6 @@
-"""``healthnet`` commands of the network: joining, sync, peers, the hub's roster, keys,
-and the local demo federation. Heavy imports happen inside each command (see
-node/cli_console.py)."""
+"""``healthnet`` commands of the network: sync, peers, the hub's roster, keys, and the
+local demo federation (joining is node/cli_joins.py). Heavy imports happen inside each
+command (see node/cli_console.py)."""
 
 from __future__ import annotations
 
@@ -168,32 +168,6 @@ def key_rotate(home: HomeArg) -> None:
             f" --key {public}"
         )
     console.say("restart the node to sign with it")
-
-
-def join(
-    home: HomeArg,
-    hub_url: Annotated[str, typer.Option(metavar="URL", help="The hub's base URL.")],
-    hub_key: Annotated[
-        str, typer.Option(metavar="KEY", help=f"The hub's public key, {KEY_HELP} on the hub.")
-    ],
-) -> None:
-    """Follow the network's hub and its roster.
-
-    Pins the hub's key, so the node fetches and follows the roster the hub signs, and
-    prints the line the hub's operator runs to admit this node.
-    """
-    from federation.errors import HealthnetError
-    from node import operator
-
-    console.public_key(hub_key, "--hub-key")
-    settings = console.settings(home)
-    try:
-        operator.update_config(settings, hub_url=hub_url, hub_key=hub_key)
-    except HealthnetError as exc:
-        console.fail(exc, 2)
-    key = console.signing_key(settings)
-    console.say(f"{settings.node_id} now follows the hub at {hub_url}; give the hub operator:")
-    console.say(f"  healthnet roster add HUB_HOME {settings.url} --key {key.public_b64}")
 
 
 def peers(home: HomeArg) -> None:

@@ -95,7 +95,13 @@ def init(
 
 
 def info(home: HomeArg) -> None:
-    """Print the node's id, name, region, URL and public key (JSON)."""
+    """Print the node's id, name, region, URL, public key and its fingerprint (JSON).
+
+    The fingerprint is what the hub's operator reads back when approving this node's
+    join request (`healthnet join`).
+    """
+    from federation.joining import fingerprint
+
     settings = console.settings(home)
     key = console.signing_key(settings)
     console.out.print_json(
@@ -107,6 +113,7 @@ def info(home: HomeArg) -> None:
                 "url": settings.url,
                 "key_id": key.key_id,
                 "public_key": key.public_b64,
+                "fingerprint": fingerprint(key.public_b64),
             }
         )
     )

@@ -68,10 +68,25 @@ class NoRoster(NotFound):
     a hub that was never started."""
 
 
+class NotAHub(NotFound):
+    """A hub-only endpoint (``POST /federation/join``) asked of a node that is not the
+    hub: to whoever asks, there is no such resource here."""
+
+
 class Conflict(HealthnetError):
     def __init__(self, message: str, *, current_version: int | None = None) -> None:
         self.current_version = current_version
         super().__init__(message)
+
+
+class ReplayedJoin(Conflict):
+    """A join request whose nonce the hub has already seen: the same request sent again,
+    or replayed by someone else. Refused before anything is stored or replaced."""
+
+
+class JoinClosed(Conflict):
+    """An approve or decline of a join request that is no longer pending: decided
+    already, replaced by a newer request of the same node, or expired."""
 
 
 class PayloadTooLarge(HealthnetError):

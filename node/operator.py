@@ -4,6 +4,7 @@ hub, key rotation, joining a hub, and resyncing an origin from scratch."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 
 from federation import keys
 from federation.errors import AlreadyListed, IdentityMismatch
+from federation.keys import SigningKey
 from federation.roster import with_node, with_rotated_key, with_status
 from node import roster
 from node.db import origins, store
@@ -35,10 +37,24 @@ def update_config(settings: NodeSettings, **changes: Any) -> None:
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
 
 
-def _edit_roster(engine: Engine, settings: NodeSettings, now: datetime, edit: Any) -> int:
+def _edit_roster(
+    engine: Engine,
+    settings: NodeSettings,
+    now: datetime,
+    edit: Any,
+    *,
+    key: SigningKey | None = None,
+    also: Callable[[Session, int], None] | None = None,
+) -> int:
+    """Sign and store ``edit`` applied to the current roster; returns the new version.
+
+    ``also`` runs in the same transaction, after the roster is published and before the
+    commit, with the session and the new version: what must change together with the
+    roster (a join request marked approved) cannot end up changed without it.
+    """
     if not settings.hub:
         raise NotTheHub("roster changes are made on the hub's node home")
-    key = load_key(settings)
+    key = key or load_key(settings)
     with Session(writer(engine)) as session:
         # Serialise roster edits: two operators editing at once must not both build on the
         # same version.
@@ -48,8 +64,52 @@ def _edit_roster(engine: Engine, settings: NodeSettings, now: datetime, edit: An
             raise NoRoster("the hub holds no roster yet; start it once")
         body: RosterBody = edit(held[0])
         version = roster.publish_roster(session, settings=settings, key=key, body=body, now=now)
+        if also is not None:
+            also(session, version)
         session.commit()
     return version
+
+
+def roster_entry(info: Mapping[str, Any]) -> RosterNode:
+    """The roster entry of a node, from what it presents of itself: its ``GET /node``
+    answer (``healthnet roster add``) or its verified join request (``node.joins``). One
+    function, so that a node is listed alike whichever way it came in."""
+    return RosterNode(
+        node_id=info["node_id"],
+        name=info["name"],
+        leader=info.get("leader") or info["name"],
+        region=info["region"],
+        url=info["url"],
+        keys=[
+            RosterKey(
+                key_id=info["key_id"],
+                public_key=info["public_key"],
+                from_seq=int(info.get("key_from_seq", 1)),
+            )
+        ],
+        latitude=info.get("latitude"),
+        longitude=info.get("longitude"),
+        placeholder=bool(info.get("placeholder", False)),
+    )
+
+
+def add_node(
+    engine: Engine,
+    settings: NodeSettings,
+    node: RosterNode,
+    *,
+    now: datetime,
+    key: SigningKey | None = None,
+    also: Callable[[Session, int], None] | None = None,
+) -> int:
+    """List a node that is not in the roster yet (``AlreadyListed`` if it is)."""
+
+    def edit(body: RosterBody) -> RosterBody:
+        if any(n.node_id == node.node_id for n in body.nodes):
+            raise AlreadyListed(f"{node.node_id} is already in the roster")
+        return with_node(body, node)
+
+    return _edit_roster(engine, settings, now, edit, key=key, also=also)
 
 
 def admit(
@@ -69,30 +129,7 @@ def admit(
     derived = keys.node_id_for(keys.public_key(expected_key).public_bytes_raw())
     if first_key and derived != info.get("node_id"):
         raise IdentityMismatch("the node id does not derive from the key it presents")
-    node = RosterNode(
-        node_id=info["node_id"],
-        name=info["name"],
-        leader=info.get("leader") or info["name"],
-        region=info["region"],
-        url=info["url"],
-        keys=[
-            RosterKey(
-                key_id=info["key_id"],
-                public_key=info["public_key"],
-                from_seq=int(info.get("key_from_seq", 1)),
-            )
-        ],
-        latitude=info.get("latitude"),
-        longitude=info.get("longitude"),
-        placeholder=bool(info.get("placeholder", False)),
-    )
-
-    def edit(body: RosterBody) -> RosterBody:
-        if any(n.node_id == node.node_id for n in body.nodes):
-            raise AlreadyListed(f"{node.node_id} is already in the roster")
-        return with_node(body, node)
-
-    return _edit_roster(engine, settings, now, edit)
+    return add_node(engine, settings, roster_entry(info), now=now)
 
 
 def set_status(

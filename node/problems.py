@@ -37,6 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from federation.errors import (
+    BadJoinSignature,
     HealthnetError,
     InvalidRoster,
     NotInRoster,
@@ -51,10 +52,12 @@ from node.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    JoinClosed,
     NodeUnreachable,
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    ReplayedJoin,
     SignInRequired,
     StorageError,
     Unauthorized,
@@ -87,6 +90,8 @@ _STATUS: tuple[tuple[type[HealthnetError], int, str], ...] = (
     (Unauthorized, 401, "unauthorized"),
     (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not-found"),
+    (ReplayedJoin, 409, "replayed"),
+    (JoinClosed, 409, "join-closed"),
     (Conflict, 409, "stale-version"),
     (PayloadTooLarge, 413, "too-large"),
     (RateLimited, 429, "rate-limited"),
@@ -223,7 +228,7 @@ def _from_healthnet(exc: HealthnetError) -> _Failure:
     failure = _Failure(status, slug, str(exc))
     if isinstance(exc, InvalidInput):
         failure.errors = [{"field": f, "reason": r} for f, r in exc.errors]
-    elif isinstance(exc, WireFormatError):
+    elif isinstance(exc, WireFormatError | BadJoinSignature):
         failure.errors = [{"field": exc.field or "body", "reason": exc.reason}]
     if isinstance(exc, RateLimited):
         failure.headers = {"Retry-After": str(exc.retry_after)}

@@ -54,6 +54,7 @@ class Runtime:
     write_limiter: RateLimiter = field(init=False)
     auth_limiter: RateLimiter = field(init=False)
     nudge_limiter: RateLimiter = field(init=False)
+    join_limiter: RateLimiter = field(init=False)
     network_view: Recent = field(init=False)
 
     def __post_init__(self) -> None:
@@ -66,4 +67,7 @@ class Runtime:
             what="failed token checks",
         )
         self.nudge_limiter = RateLimiter(per_minute=600, burst=60, what="nudges")
+        # Join requests come from people at a command line: a few a minute per address is
+        # plenty, and the hub's pending limits (node.joins) bound what they can store.
+        self.join_limiter = RateLimiter(per_minute=6, burst=6, what="join requests")
         self.network_view = Recent(self.settings.network_view_seconds)

@@ -18,6 +18,7 @@ from support.factories import member_body
 from support.imports import api
 
 from federation import keys
+from federation.joining import fingerprint
 from node.db import migrate
 from node.db.engine import make_engine
 from node.home import load_key
@@ -135,6 +136,7 @@ def test_info_prints_the_node_identity_as_json(home: Path) -> None:
         "url": URL,
         "key_id": "ed25519:1",
         "public_key": key.public_b64,
+        "fingerprint": fingerprint(key.public_b64),
     }
 
 

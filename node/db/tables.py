@@ -205,6 +205,28 @@ class Quarantine(SQLModel, table=True):
     evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class JoinRequestRow(SQLModel, table=True):
+    """A signed join request received by the hub (node.joins), and what became of it.
+
+    ``body`` is the envelope as verified (canonical JSON), so the decision can be checked
+    against the applicant's signature later. ``nonce`` is unique: the same request sent
+    twice, or replayed by anyone, cannot create a second row. Rows are kept once decided:
+    the applicant polls the outcome, and the nonces must stay known."""
+
+    __tablename__ = "join_requests"
+
+    id: str = Field(primary_key=True, max_length=16)
+    node_id: str = Field(max_length=32, index=True)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    fingerprint: str = Field(max_length=19)
+    status: str = Field(max_length=16, index=True)
+    reason: str = Field(default="", max_length=500)
+    received_at: str = Field(max_length=32)
+    decided_at: str | None = Field(default=None, max_length=32)
+    nonce: str = Field(max_length=64, unique=True)
+    client: str = Field(default="", max_length=64)
+
+
 # Core table handles for statements in node/db (SQLAlchemy Core is used for the batched
 # paths, where ORM objects would cost more than the writes themselves).
 RECORDS = SignedRecord.__table__  # type: ignore[attr-defined]

@@ -114,9 +114,11 @@ class Federation:
         *,
         hub: bool = False,
         name: str | None = None,
+        admit: bool = True,
         **place: object,
     ) -> FedNode:
-        """``place``: more ``init_home`` settings (latitude, longitude, placeholder)."""
+        """``place``: more ``init_home`` settings (latitude, longitude, placeholder).
+        ``admit=False``: the node follows the hub but is not in its roster (it asks to join)."""
         home = self.root / host
         extra: dict[str, object] = (
             {"hub": True, **place}
@@ -144,7 +146,7 @@ class Federation:
         node = FedNode(f"{host}.test", settings, app, {"Authorization": f"Bearer {secret}"})
         self.net.add(node.host, app)
         self.nodes[host] = node
-        if not hub:
+        if not hub and admit:
             self.admit(node)
         return node
 
