@@ -28,6 +28,7 @@ from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import build as build_sync
 from node.web import apidocs, pages, world
+from node.web.console import admin as console_admin
 from node.web.console import records, signin
 from node.web.headers import SecurityHeaders
 
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(pages.router)
     # The leaders' console (/admin pages), beside the JSON admin API under /admin/*s.
     app.include_router(signin.router)
+    app.include_router(console_admin.router)
     app.include_router(records.records_router("member"))
     app.include_router(records.records_router("event"))
     app.include_router(world.router)  # /world and /nearest

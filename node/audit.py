@@ -44,3 +44,7 @@ def record_action(
 
 def list_actions(session: Session, *, after: int, limit: int) -> list[AuditEntry]:
     return audit_rows.page(session, after=after, limit=limit)
+
+
+def newest_actions(session: Session, *, before: int | None, limit: int) -> list[AuditEntry]:
+    return audit_rows.newest(session, before=before, limit=limit)

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from node.db.tables import AuditEntry
 
-__all__ = ["AuditEntry", "append", "page"]
+__all__ = ["AuditEntry", "append", "newest", "page"]
 
 
 def append(
@@ -42,3 +42,12 @@ def page(session: Session, *, after: int, limit: int) -> list[AuditEntry]:
     """Up to ``limit`` entries with id above ``after``: a cursor that new entries never shift."""
     stmt = select(AuditEntry).where(col(AuditEntry.id) > after).order_by(col(AuditEntry.id))
     return list(session.exec(stmt.limit(limit)))
+
+
+def newest(session: Session, *, before: int | None, limit: int) -> list[AuditEntry]:
+    """Up to ``limit`` entries below id ``before`` (all when None), newest first: the
+    console's view, where the latest action is the one a person looks for."""
+    stmt = select(AuditEntry)
+    if before is not None:
+        stmt = stmt.where(col(AuditEntry.id) < before)
+    return list(session.exec(stmt.order_by(col(AuditEntry.id).desc()).limit(limit)))
