@@ -29,6 +29,8 @@ from node.settings import NodeSettings
 from node.sync import build as build_sync
 from node.web import apidocs, pages, world
 from node.web.console import admin as console_admin
+from node.web.console import joining as console_joining
+from node.web.console import network as console_network
 from node.web.console import records, signin
 from node.web.headers import SecurityHeaders
 
@@ -105,6 +107,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.sync = sync
     app.state.metrics = metrics
+    app.state.peer_http = peer_http  # the console's calls to the hub go the peers' way
     install(app)
     document(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -132,6 +135,8 @@ def create_app(
     # The leaders' console (/admin pages), beside the JSON admin API under /admin/*s.
     app.include_router(signin.router)
     app.include_router(console_admin.router)
+    app.include_router(console_network.router)
+    app.include_router(console_joining.router)
     app.include_router(records.records_router("member"))
     app.include_router(records.records_router("event"))
     app.include_router(world.router)  # /world and /nearest

@@ -2,8 +2,9 @@
 and ``decline`` (the hub): joining the network with a signed request (node.joins,
 docs/PROTOCOL.md 10.7). Heavy imports happen inside each command (see node/cli_console.py).
 
-The applicant's request id is kept in ``HOME/join-request.json``, so that ``join-status``
-needs only the home; it holds nothing secret (the id only lets one read the status).
+The applicant's request id is kept in ``HOME/join-request.json`` (``node.joins``), so
+that ``join-status`` needs only the home; it holds nothing secret (the id only lets one
+read the status).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import typer
 from node import cli_console as console
 from node.cli_console import KEY_HELP, HomeArg
 from node.cli_federation import roster_app
-
-JOIN_FILE = "join-request.json"
 
 RequestIdArg = Annotated[
     str,
@@ -72,7 +71,7 @@ def join(
     except HealthnetError as exc:
         console.fail(exc, 2)
     answer = _send(f"{settings.hub_url}/federation/join", envelope, fallback)
-    _remember(settings.home, {"hub_url": settings.hub_url, "id": answer["id"]})
+    joins.remember_sent(settings.home, hub_url=settings.hub_url, request_id=answer["id"])
     console.say(f"join request {answer['id']} sent; it waits for the hub operator's approval")
     console.say(f"read this fingerprint to the hub's operator: {fingerprint(key.public_b64)}")
     console.say(f"see the answer with: healthnet join-status {home}")
@@ -80,16 +79,14 @@ def join(
 
 def join_status(home: HomeArg) -> None:
     """Ask the hub what became of this node's join request (sent by `healthnet join`)."""
-    import json
-
     import httpx
 
-    path = Path(home) / JOIN_FILE
-    try:
-        sent = json.loads(path.read_text(encoding="utf-8"))
-        url = f"{sent['hub_url']}/federation/join/{sent['id']}"
-    except (OSError, ValueError, KeyError, TypeError):
+    from node import joins
+
+    sent = joins.sent_request(Path(home))
+    if sent is None:
         console.fail(f"no join request was sent from {home}: run `healthnet join` first", 2)
+    url = f"{sent['hub_url']}/federation/join/{sent['id']}"
     try:
         response = httpx.get(url, timeout=10)
         state = response.json()
@@ -199,8 +196,3 @@ def _problem(answer: Any) -> str:
     named = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors if isinstance(e, dict))
     return str(answer.get("detail", "")) + (f" ({named})" if named else "")
 
-
-def _remember(home: Path, sent: dict[str, str]) -> None:
-    import json
-
-    (Path(home) / JOIN_FILE).write_text(json.dumps(sent, indent=2) + "\n", encoding="utf-8")

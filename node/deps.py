@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -47,7 +48,14 @@ def get_nudger(request: Request) -> Nudger:
     return get_sync(request).nudger
 
 
+def get_peer_http(request: Request) -> httpx.AsyncClient:
+    """The client this node calls other nodes with (tests pass one over ASGITransport)."""
+    http: httpx.AsyncClient = request.app.state.peer_http
+    return http
+
+
 TrustDep = Annotated[TrustBook, Depends(get_trust)]
+PeerHttpDep = Annotated[httpx.AsyncClient, Depends(get_peer_http)]
 PeersDep = Annotated[PeerBook, Depends(get_peers)]
 NudgerDep = Annotated[Nudger, Depends(get_nudger)]
 

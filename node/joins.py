@@ -21,6 +21,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from federation.canonical import canonical_bytes
@@ -285,3 +286,24 @@ def _view(row: rows.JoinRequestRow, now: datetime) -> JoinView:
         client=row.client,
         request=JoinRequest.model_validate(envelope["request"]),
     )
+
+
+# -- the applicant's side: which request this node sent -------------------------------------
+
+SENT_FILE = "join-request.json"
+
+
+def remember_sent(home: Path, *, hub_url: str, request_id: str) -> None:
+    """Keep the id of the request this node sent (nothing secret: it only reads a status),
+    so ``healthnet join-status`` and the console can ask the hub about it later."""
+    sent = {"hub_url": hub_url, "id": request_id}
+    (Path(home) / SENT_FILE).write_text(json.dumps(sent, indent=2) + "\n", encoding="utf-8")
+
+
+def sent_request(home: Path) -> dict[str, str] | None:
+    """The request this node sent, as ``remember_sent`` kept it; None if none was."""
+    try:
+        sent = json.loads((Path(home) / SENT_FILE).read_text(encoding="utf-8"))
+        return {"hub_url": str(sent["hub_url"]), "id": str(sent["id"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

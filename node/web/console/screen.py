@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from node.deps import get_runtime
 from node.signins import SignedIn
 from node.web.labels import label
 from node.web.pages import render, templates
@@ -24,7 +25,8 @@ def show(
     *,
     status: int = 200,
 ) -> HTMLResponse:
-    base = {"who": who, "csrf": who.csrf if who is not None else "", "console": True}
+    hub = get_runtime(request).settings.hub
+    base = {"who": who, "csrf": who.csrf if who is not None else "", "is_hub": hub}
     response = render(request, f"console/{name}", {**base, **context}, status=status)
     # A console page shows what only its reader may see: no cache keeps a copy.
     response.headers["Cache-Control"] = "no-store"
