@@ -238,13 +238,15 @@ class Demo:
                         self.say(f"seeded {node.key}: {report.created} {kind}")
             (self.home(node) / SEEDED).write_text("seeded\n")
 
-    def token(self) -> str:
-        """The writer node's admin token. Only its hash is in the database, so the demo
-        keeps the plain token in its own data (mode 0600) to show it again on a resumed run."""
-        path = self.home(self.writer_node) / TOKEN_FILE
+    def token(self, node: DemoNode | None = None) -> str:
+        """A node's admin token (the writer node's by default). Only its hash is in the
+        database, so the demo keeps the plain token in its own data (mode 0600) to show it
+        again on a resumed run."""
+        node = node or self.writer_node
+        path = self.home(node) / TOKEN_FILE
         if path.exists():
             return path.read_text(encoding="utf-8").strip()
-        with self.database(self.writer_node) as (_settings, engine):
+        with self.database(node) as (_settings, engine):
             with Session(writer(engine), expire_on_commit=False) as session:
                 _row, plaintext = tokens.create_token(
                     session, role=tokens.Role.ADMIN, label="healthnet demo", now=utc_now()
@@ -297,6 +299,8 @@ class Demo:
         member["country"] = _a_country(node)
         where = self.home(node) / TOKEN_FILE
         self.say.how_to_write(node.key, self.url(node), self.token(), where, member)
+        consoles = [(n.key, f"{self.url(n)}/admin", self.token(n)) for n in self.topology]
+        self.say.consoles(consoles)
 
     def tail(self, node: DemoNode, lines: int = 15) -> None:
         """The end of a failed node's log, shown before a temporary directory goes."""

@@ -134,6 +134,13 @@ class Say:
         self(f"  {curl}")
         self(f"API and sign-in: {url}/docs (Authorize, then paste the token)")
 
+    def consoles(self, rows: list[tuple[str, str, str]]) -> None:
+        """Each node's console and the admin token that signs in to it, one whole line
+        each (a token cut at the terminal's edge cannot be pasted)."""
+        self("the leaders' console of each node: open it and sign in with its token:")
+        for key, url, token in rows:
+            self(f"  {key}: {url}  token {token}")
+
 
 @contextmanager
 def progress(say: Say, title: str) -> Iterator[Callable[[str], None]]:

@@ -79,6 +79,16 @@ def test_in_a_log_at_80_columns_it_says_everything_and_sigterm_stops_it(tmp_path
         docs = f"{urls['europe']}/docs"
         assert f"API and sign-in: {docs}" in text
         assert httpx.get(docs, timeout=5).status_code == 200
+        # Each node's console and a token that signs in to it, one whole line each.
+        for key, url in urls.items():
+            line = next(ln for ln in text.splitlines() if ln.startswith(f"  {key}: {url}/admin "))
+            assert len(line.split()) == 4 and line.split()[3].startswith("hn_"), line
+            with httpx.Client(base_url=url, timeout=10, follow_redirects=True) as browser:
+                form = browser.get("/admin/sign-in").text
+                csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+                data_ = {"csrf": csrf, "token": line.split()[3]}
+                signed = browser.post("/admin/sign-in", data=data_)
+                assert signed.status_code == 200 and "Sign out" in signed.text, signed.text
         assert f"kill {run.proc.pid}" in text
         # SIGTERM (`kill PID`) stops every node and removes the temporary directory.
         assert run.stop(signal.SIGTERM) == 0
