@@ -26,8 +26,17 @@ from node.db.session import Session
 from node.db.tokens import ApiToken
 from schemas.instants import format_utc, parse_utc
 
-COOKIE = "healthnet_console"
-SIGNIN_COOKIE = "healthnet_signin"  # the sign-in form's own CSRF value, before a session
+
+def cookie(node_id: str) -> str:
+    """The session cookie's name, one per node: cookies are shared by every port of a host
+    (RFC 6265 8.5), so two nodes on one machine (the demo's six, say) would otherwise sign
+    each other's consoles out."""
+    return f"healthnet_console_{node_id}"
+
+
+def signin_cookie(node_id: str) -> str:
+    """The sign-in form's own CSRF value, before there is a session."""
+    return f"healthnet_signin_{node_id}"
 
 
 @dataclass(frozen=True)

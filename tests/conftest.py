@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.browser import browser, page  # noqa: F401 (fixtures of the browser tests)
 from support.clock import START, Clock
 from support.databases import (
     BACKENDS,

@@ -1,78 +1,21 @@
 """The web pages in a real browser: Debian's chromium, driven by Playwright, against the six
-real node processes of `healthnet demo`.
-
-Screenshots of the main pages are saved under ``test-artifacts/screenshots`` (or
-``$HEALTHNET_ARTIFACTS/screenshots``). Without /usr/bin/chromium the tests are skipped, and
-in CI they fail instead: `.ci/run` installs the package.
-"""
+real node processes of `healthnet demo` (tests/support/browser.py: the browser, the
+checks every page gets, screenshots)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
-from support import IN_CI
+from playwright.sync_api import Browser, Page, Request, expect
+from support.browser import shot
 from support.demo import Demo
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Headless, no sandbox (CI runs as root), and none of Chromium's own calls to the internet.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = Path(os.environ.get("HEALTHNET_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        (pytest.fail if IN_CI else pytest.skip)(f"no chromium at {CHROMIUM}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page that records every URL it asks for: none may leave 127.0.0.1."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    seen: list[str] = []
-    refused: list[str] = []
-    pg.on("request", lambda r: seen.append(r.url))
-    # The node's Content-Security-Policy must hold for its own pages: anything it blocks
-    # (an inline script or style, an eval) is a page that is broken in a real browser.
-    pg.on(
-        "console",
-        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    pg.set_default_timeout(15_000)
-    yield pg
-    context.close()
-    outside = [u for u in seen if not u.startswith(("http://127.0.0.1:", "data:", "about:"))]
-    assert outside == [], f"pages fetched from outside: {outside}"
-    assert refused == [], f"the pages broke their own Content-Security-Policy: {refused}"
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_search_and_filter_the_directory(demo: Demo, page: Page) -> None:

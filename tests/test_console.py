@@ -16,7 +16,7 @@ from support.nodes import Node, make_node
 
 from node import tokens
 from node.db.session import Session
-from node.signins import COOKIE
+from node.signins import cookie
 
 
 def _member_count(node: Node) -> int:
@@ -82,12 +82,13 @@ def test_sign_in_gives_an_http_only_strict_cookie_and_stores_only_its_hash(
         data={"csrf": csrf_of(page.text), "token": token_of(sqlite_node, "editor")},
         follow_redirects=False,
     )
-    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and COOKIE in v)
-    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    name = cookie(sqlite_node.settings.node_id)
+    set_cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and name in v)
+    flags = {part.strip().split("=")[0].lower() for part in set_cookie.split(";")}
     assert {"httponly", "samesite", "path", "max-age"} <= flags
-    assert "samesite=strict" in cookie.lower() and "path=/admin" in cookie.lower()
+    assert "samesite=strict" in set_cookie.lower() and "path=/admin" in set_cookie.lower()
     assert "secure" not in flags  # the node's URL is http://: a Secure cookie would be lost
-    session_id = c.cookies[COOKIE]
+    session_id = c.cookies[name]
     with sqlite_node.engine.connect() as conn:
         stored = conn.execute(text("SELECT id_hash, token_id FROM console_sessions")).all()
     assert len(stored) == 1 and session_id not in stored[0][0]
@@ -166,11 +167,11 @@ def test_a_session_ends_after_idle_time_and_at_its_absolute_limit(
 
 def test_sign_out_ends_the_session_even_for_a_copy_of_its_cookie(sqlite_node: Node) -> None:
     c = sign_in(sqlite_node)
-    copied = c.cookies[COOKIE]
+    copied = c.cookies[cookie(sqlite_node.settings.node_id)]
     r = post_form(c, "/admin", "/admin/sign-out", {})
     assert r.status_code == 303 and r.headers["location"] == "/admin/sign-in?signed_out=1"
     other = TestClient(sqlite_node.app, raise_server_exceptions=False)
-    other.cookies.set(COOKIE, copied, path="/admin")
+    other.cookies.set(cookie(sqlite_node.settings.node_id), copied, path="/admin")
     assert other.get("/admin", follow_redirects=False).status_code == 303
 
 
@@ -224,7 +225,7 @@ def test_sign_in_itself_needs_its_form_token(sqlite_node: Node) -> None:
     c = TestClient(sqlite_node.app, raise_server_exceptions=False)
     r = c.post("/admin/sign-in", data={"token": token_of(sqlite_node, "editor")},
                follow_redirects=False)  # fmt: skip
-    assert r.status_code == 403 and COOKIE not in c.cookies
+    assert r.status_code == 403 and cookie(sqlite_node.settings.node_id) not in c.cookies
 
 
 # -- member forms -----------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def secure(runtime: Runtime) -> bool:
 
 
 def current(request: Request, runtime: Runtime) -> SignedIn | None:
-    presented = request.cookies.get(signins.COOKIE)
+    presented = request.cookies.get(signins.cookie(runtime.settings.node_id))
     if not presented:
         return None
     with Session(writer(runtime.engine), expire_on_commit=False) as session:

@@ -205,6 +205,8 @@ def records_router(kind: str) -> APIRouter:
         values = {name: "" for name in fields.FIELDS[kind]}
         if kind == "event":
             values.update(kind="conference", status="scheduled")
+        else:
+            values.update(network_role="member")  # a new organization is a member
         return form_page(request, session, runtime, who, values=values, record=None, version=None)
 
     @router.post("/new", response_class=HTMLResponse)

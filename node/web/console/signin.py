@@ -49,7 +49,7 @@ def _signin_page(
     context = {"title": "Sign in", "next": target, "signin_csrf": value, "error": error}
     response = show(request, None, "signin.html", context, status=status)
     response.set_cookie(
-        signins.SIGNIN_COOKIE,
+        signins.signin_cookie(runtime.settings.node_id),
         value,
         max_age=3600,
         path="/admin/sign-in",
@@ -73,7 +73,7 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
         raise RefusedForm("this sign-in was sent from another site; nobody was signed in")
     form = await request.form(max_files=0, max_fields=auth.MAX_FIELDS)
     target = _safe_next(str(form.get("next") or "/admin"))
-    expected = request.cookies.get(signins.SIGNIN_COOKIE, "")
+    expected = request.cookies.get(signins.signin_cookie(runtime.settings.node_id), "")
     presented = form.get("csrf")
     if not signins.same_secret(expected, presented if isinstance(presented, str) else None):
         raise RefusedForm("this sign-in form is out of date; open the sign-in page again")
@@ -103,7 +103,7 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
         return _signin_page(request, runtime, target=target, error=reason, status=401)
     response = go(target)
     response.set_cookie(
-        signins.COOKIE,
+        signins.cookie(runtime.settings.node_id),
         session_id,
         max_age=runtime.settings.console_session_hours * 3600,
         path="/admin",
@@ -111,7 +111,7 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
         samesite="strict",
         secure=auth.secure(runtime),
     )
-    response.delete_cookie(signins.SIGNIN_COOKIE, path="/admin/sign-in")
+    response.delete_cookie(signins.signin_cookie(runtime.settings.node_id), path="/admin/sign-in")
     return response
 
 
@@ -124,7 +124,7 @@ def sign_out(runtime: RuntimeDep, who: SignedInDep, form: FormDep) -> Response:
         )
         session.commit()
     response = go("/admin/sign-in?signed_out=1")
-    response.delete_cookie(signins.COOKIE, path="/admin")
+    response.delete_cookie(signins.cookie(runtime.settings.node_id), path="/admin")
     return response
 
 
