@@ -36,7 +36,8 @@ view's. The whole tree::
     ├── NotFound                   (node.errors)
     │   ├── UnknownRecord          no member or event of that id
     │   ├── NoRoster               this node holds no roster (yet)
-    │   └── NotAHub                a hub-only endpoint asked of another node
+    │   ├── NotAHub                a hub-only endpoint asked of another node
+    │   └── UploadGone             a console upload imported, cancelled or expired
     ├── Conflict                   (node.errors) stale version, or an id of another kind
     │   ├── ReplayedJoin           a join request whose nonce the hub has seen
     │   └── JoinClosed             a join request that is no longer pending

@@ -29,6 +29,7 @@ from node.settings import NodeSettings
 from node.sync import build as build_sync
 from node.web import apidocs, pages, world
 from node.web.console import admin as console_admin
+from node.web.console import imports as console_imports
 from node.web.console import joining as console_joining
 from node.web.console import network as console_network
 from node.web.console import records, signin
@@ -110,7 +111,12 @@ def create_app(
     app.state.peer_http = peer_http  # the console's calls to the hub go the peers' way
     install(app)
     document(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_path=console_imports.UPLOAD_PATH,  # the console's file upload alone
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(SecurityHeaders)
     for router in (
         meta.router,
@@ -135,6 +141,7 @@ def create_app(
     # The leaders' console (/admin pages), beside the JSON admin API under /admin/*s.
     app.include_router(signin.router)
     app.include_router(console_admin.router)
+    app.include_router(console_imports.router)
     app.include_router(console_network.router)
     app.include_router(console_joining.router)
     app.include_router(records.records_router("member"))

@@ -73,6 +73,11 @@ class NotAHub(NotFound):
     hub: to whoever asks, there is no such resource here."""
 
 
+class UploadGone(NotFound):
+    """A console import's staged upload that is no longer there (``node.uploads``):
+    imported already, cancelled, expired, or never made. The person uploads it again."""
+
+
 class Conflict(HealthnetError):
     def __init__(self, message: str, *, current_version: int | None = None) -> None:
         self.current_version = current_version

@@ -19,6 +19,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from node import sheets
 from node.errors import ConfigError
 from schemas.fields import check_base_url, check_key_text
 from schemas.geo import Region
@@ -55,6 +56,8 @@ class NodeSettings(BaseSettings):
     database_password_file: str = ""
     # Limits. Defaults suit a regional node; each is documented in docs/OPERATIONS.md.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # The console's file upload (POST /admin/import) alone may send this much.
+    max_upload_bytes: int = Field(default=sheets.MAX_BYTES, ge=1024)
     max_page_size: int = Field(default=200, ge=1, le=200)
     write_rate_per_minute: int = Field(default=600, ge=1)
     auth_failures_per_minute: int = Field(default=20, ge=1)

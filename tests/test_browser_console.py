@@ -151,6 +151,40 @@ def test_a_leader_adds_and_edits_a_member_and_an_event(pair: Pair, browser: Brow
         shot(phone, "console-members-phone")
 
 
+def test_import_a_windows_1252_semicolon_file_in_the_browser(
+    pair: Pair, browser: Browser, tmp_path: Path
+) -> None:
+    """A file as Excel on Windows saves it: Windows-1252, ``;`` between cells, headers in
+    another order. Previewed (2 new, 1 bad row named) before anything is written."""
+    url = pair.node.url
+    sheet = tmp_path / "leden.csv"
+    sheet.write_bytes(
+        "city;name;key;kind;country\r\n"
+        "Paris;Hôpital Saint-Louis;hsl;hospital;FR\r\n"
+        "Köln;Universitätsklinikum Köln;ukk;academic-medical-centre;DE\r\n"
+        "Lyon;Clinique Sans Sorte;csn;castle;FR\r\n".encode("cp1252")
+    )
+    with watched(browser) as page:
+        _sign_in(page, url, pair.node_admin)
+        page.get_by_role("navigation", name="Console").get_by_role("link", name="Import").click()
+        page.locator("#f-file").set_input_files(str(sheet))
+        page.get_by_role("button", name="Upload and preview").click()
+        expect(page.locator("#count-new")).to_have_text("2")
+        expect(page.locator("#count-rejected")).to_have_text("1")
+        expect(page.locator("table.bad-rows")).to_contain_text("kind")
+        shot(page, "console-import-preview")
+        found = httpx.get(f"{url}/members", params={"q": "Universitätsklinikum"}, timeout=10)
+        assert found.json()["items"] == []  # nothing written before the confirmation
+        page.locator("#confirm").click()
+        expect(page.locator("#status")).to_contain_text("2 created", timeout=30_000)
+        shot(page, "console-import-done")
+    names = {
+        m["name"]
+        for m in httpx.get(f"{url}/members", params={"limit": 200}, timeout=10).json()["items"]
+    }
+    assert {"Hôpital Saint-Louis", "Universitätsklinikum Köln"} <= names
+
+
 def test_join_from_the_console_approve_on_the_hub_and_see_members_arrive(
     pair: Pair, browser: Browser
 ) -> None:

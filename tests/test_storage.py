@@ -76,7 +76,7 @@ def test_downgrade_and_upgrade_again(engine) -> None:  # type: ignore[no-untyped
     migrate.downgrade(engine, "base")
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0009"
+    assert migrate.current(engine) == "0010"
 
 
 def test_0007_tags_the_events_already_held_by_how_one_takes_part(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]

@@ -227,6 +227,35 @@ class JoinRequestRow(SQLModel, table=True):
     client: str = Field(default="", max_length=64)
 
 
+class ImportJob(SQLModel, table=True):
+    """A file import started in the console (node.import_jobs), and how far it got.
+
+    In the database, not in the worker's memory, so that whichever worker answers the
+    status page can show it. ``heartbeat_at`` is moved while the import runs: a job whose
+    heartbeat stopped (the process was restarted) is read as interrupted, never as running
+    forever. ``errors`` is the report's bad rows as JSON ``[[line, field, reason], ...]``.
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_id: str = Field(max_length=16, index=True)
+    kind: str = Field(max_length=16)
+    filename: str = Field(default="", max_length=200)
+    status: str = Field(max_length=16)
+    total: int = 0
+    done: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    detail: str = Field(default="", max_length=1000)
+    started_at: str = Field(max_length=32)
+    heartbeat_at: str = Field(max_length=32)
+    finished_at: str | None = Field(default=None, max_length=32)
+
+
 # Core table handles for statements in node/db (SQLAlchemy Core is used for the batched
 # paths, where ORM objects would cost more than the writes themselves).
 RECORDS = SignedRecord.__table__  # type: ignore[attr-defined]
