@@ -37,7 +37,9 @@ def get_sync(request: Request) -> Sync:
 
 
 def get_trust(request: Request) -> TrustBook:
-    return get_sync(request).trust
+    book = get_sync(request).trust
+    book.fresh()  # another process may have stored a newer roster: use it at once
+    return book
 
 
 def get_peers(request: Request) -> PeerBook:

@@ -39,6 +39,12 @@ def current(session: Session, *, hub: str) -> tuple[RosterBody, int] | None:
     return rosters.current(session, hub=hub, record_id=roster_id(hub))
 
 
+def held_version(session: Session, settings: NodeSettings) -> int:
+    """The version of the roster this node holds in its database (0: none yet)."""
+    hub = hub_id(settings)
+    return rosters.current_version(session, hub=hub, record_id=roster_id(hub)) if hub else 0
+
+
 def load_trust(session: Session, settings: NodeSettings) -> Trust | None:
     """The node's trust table: the newest roster it holds, else the pinned hub key."""
     hub = hub_id(settings)

@@ -36,3 +36,17 @@ def every_current(session: Session) -> list[tuple[RosterBody, int]]:
         )
     ).all()
     return [(RosterBody.model_validate(json.loads(text)), int(v)) for text, v in rows]
+
+
+def current_version(session: Session, *, hub: str, record_id: str) -> int:
+    """The version of the hub's current roster held (0: none). One indexed lookup, cheap
+    enough to ask on every request that trusts the roster."""
+    version = session.execute(
+        select(RECORDS.c.version).where(
+            RECORDS.c.origin == hub,
+            RECORDS.c.record_id == record_id,
+            RECORDS.c.current.is_(True),
+            RECORDS.c.body.is_not(None),
+        )
+    ).scalar()
+    return int(version or 0)

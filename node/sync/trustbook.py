@@ -3,8 +3,9 @@ endpoint, the status views and the pages.
 
 The roster lives in the database (it is a record in the hub's log), and other processes
 change it: another worker, ``healthnet sync``, the hub operator's ``roster add``.
-So the book is reloaded at the start of every round, after any page that changed it, and
-when a nudge names a node it does not know.
+So the book is reloaded at the start of every round, after any page that changed it, when
+a nudge names a node it does not know, and whenever a request finds a newer version
+stored (``fresh``, asked by every request that depends on the book).
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ class TrustBook:
     def reload(self) -> Trust | None:
         with Session(self._engine) as session:
             self.current = roster.load_trust(session, self._settings)
+        return self.current
+
+    def fresh(self) -> Trust | None:
+        """The roster as the database holds it now: reloaded when another process (a
+        worker, ``healthnet sync``, the hub's ``roster add``) stored a newer version, so
+        what this process trusts and shows never lags behind what it already holds."""
+        with Session(self._engine) as session:
+            held = roster.held_version(session, self._settings)
+        if held > self.version:
+            self.reload()
         return self.current
 
     def adopt(self, trust: Trust) -> None:
