@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import gc
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
+from pathlib import Path
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -19,6 +21,7 @@ from node.api import fhir as fhir_api
 from node.api import schemas as published_schemas
 from node.db.session import Engine, Session, writer
 from node.db.setup import open_database
+from node.errors import ConfigError
 from node.home import load_key
 from node.limits import BodyLimit
 from node.metrics import Metrics
@@ -27,6 +30,7 @@ from node.problems import install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import build as build_sync
+from node.sync.leader import Scheduling
 from node.web import apidocs, pages, world
 from node.web.console import admin as console_admin
 from node.web.console import imports as console_imports
@@ -70,29 +74,27 @@ def create_app(
         on_reject=lambda reason: metrics.rejected.labels(reason=reason).inc(),
     )
 
+    scheduling = Scheduling(
+        sync.leader,
+        pull=functools.partial(sync.puller.sync_all, wait=settings.sync_interval_seconds),
+        interval=settings.sync_interval_seconds,
+        jitter=settings.sync_jitter_seconds,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Only the scheduler lives here, and the closing of the peer client this app made:
         # ASGITransport does not run a lifespan, so in-process tests drive ``sync`` directly.
-        scheduler = None
-        if schedule and sync.trust.current is not None:
-            scheduler = AsyncIOScheduler(timezone="UTC")
-            scheduler.add_job(
-                functools.partial(sync.puller.sync_all, wait=settings.sync_interval_seconds),
-                "interval",
-                seconds=settings.sync_interval_seconds,
-                jitter=settings.sync_jitter_seconds,
-                id="sync-peers",
-                max_instances=1,
-                coalesce=True,
-                next_run_time=datetime.now(UTC),  # first pull at start-up
-            )
-            scheduler.start()
+        # Every process of the node competes for the scheduler lock; the one holding it
+        # runs the periodic pull (node.sync.leader).
+        started = schedule and sync.trust.current is not None
+        if started:
+            scheduling.start()
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
+            if started:
+                await scheduling.stop()
             sync.puller.close()
             if own_client:
                 await peer_http.aclose()
@@ -107,6 +109,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.sync = sync
+    app.state.scheduling = scheduling  # who runs the scheduler, for the status views
     app.state.metrics = metrics
     app.state.peer_http = peer_http  # the console's calls to the hub go the peers' way
     install(app)
@@ -150,4 +153,21 @@ def create_app(
     app.include_router(network.router)  # GET /network, which /world polls
     apidocs.mount(app)  # /docs, /redoc and /static/apidocs, ahead of /static
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    return app
+
+
+# ``healthnet serve --workers N`` hands uvicorn an import string, and each worker process
+# builds its own app by calling ``app_from_env``; ``serve`` names the home here. It is no
+# setting (NodeSettings has no such field, and the environment may never choose a node's
+# home: settings.FIXED); only this factory, which ``serve`` alone points uvicorn at, reads it.
+SERVE_HOME_ENV = "HEALTHNET_SERVE_HOME"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker of ``serve --workers N`` (uvicorn's ``factory=True``)."""
+    home = os.environ.get(SERVE_HOME_ENV)
+    if not home:
+        raise ConfigError(f"{SERVE_HOME_ENV} is not set: start workers with `healthnet serve`")
+    app = create_app(NodeSettings.load(Path(home)))
+    gc.freeze()  # start-up objects never die: keep the collector from re-scanning them
     return app

@@ -255,7 +255,12 @@ async def _pull_all(settings: NodeSettings, engine: Engine) -> list[PullResult]:
                         done.add(peer.node_id)
                         pulling["name"] = peer.name
                         progress.update(task, description=f"pulling from {peer.name}")
-                        results.append(await service.puller.pull(peer, force=True))
+                        # A running server may be pulling this peer: wait for it (up to
+                        # an interval), then pull what it did not (node.sync.locks).
+                        pull = service.puller.pull(
+                            peer, force=True, patience=settings.sync_interval_seconds
+                        )
+                        results.append(await pull)
                 return results
             finally:
                 service.puller.close()

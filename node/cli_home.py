@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from node import cli_console as console
 from node.cli_console import REGIONS, HomeArg
 from schemas.geo import Region
+
+if TYPE_CHECKING:
+    from node.settings import NodeSettings
 
 
 def init(
@@ -127,28 +130,73 @@ def serve(
     port: Annotated[
         int | None, typer.Option(metavar="PORT", help="Default: the port of the node's URL.")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            metavar="N",
+            help="Worker processes on this port; one of them runs the scheduled pulls.",
+        ),
+    ] = 1,
 ) -> None:
-    """Serve the node: its API, pages and federation, with uvicorn."""
+    """Serve the node: its API, pages and federation, with uvicorn.
+
+    With --workers N, N processes share the port and the database; every one answers
+    requests and nudges, and exactly one at a time runs the scheduled pulls (see "Several
+    workers and replicas" in docs/OPERATIONS.md).
+    """
     import gc
+    import os
     from urllib.parse import urlsplit
 
     import uvicorn
 
-    from node.app import create_app
+    from node.app import SERVE_HOME_ENV, create_app
 
     settings = console.settings(home)
     if port is None:
         port = urlsplit(settings.url).port or 8100
-    app = create_app(settings)
-    gc.freeze()  # start-up objects never die: keep the collector from re-scanning them
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        proxy_headers=settings.proxy_headers,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+
+    def run(app: Any, **extra: Any) -> None:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            proxy_headers=settings.proxy_headers,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            **extra,
+        )
+
+    if workers == 1:
+        app = create_app(settings)
+        gc.freeze()  # start-up objects never die: keep the collector from re-scanning them
+        run(app)
+        return
+    # Migrate and seed once, here, before the workers start, so that N of them do not run
+    # the migrations at the same moment; each worker then finds the schema current.
+    _prepare(settings)
+    os.environ[SERVE_HOME_ENV] = str(settings.home)  # the workers inherit it
+    run("node.app:app_from_env", factory=True, workers=workers)
+
+
+def _prepare(settings: NodeSettings) -> None:
+    """What ``create_app`` does to the database before serving: migrations, the node's own
+    sequence row and (on the hub) the first roster."""
+    from node import roster
+    from node.db.session import Session, writer
+    from node.runtime import utc_now
+
+    engine = console.database(settings)
+    try:
+        with Session(writer(engine)) as session:
+            roster.ensure_roster(
+                session, settings=settings, key=console.signing_key(settings), now=utc_now()
+            )
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def migrate(home: HomeArg) -> None:

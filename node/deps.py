@@ -99,11 +99,18 @@ WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 
 
 def get_status(
-    session: SessionDep, runtime: RuntimeDep, trust: TrustDep, peers: PeersDep
+    request: Request, session: SessionDep, runtime: RuntimeDep, trust: TrustDep, peers: PeersDep
 ) -> dict[str, Any]:
     """The operator's view of sync (node/sync/status.py), as the API and the node page both
     show it: through this dependency, neither imports the sync package."""
-    return federation_status(session, me=runtime.settings.node_id, trust=trust, book=peers)
+    scheduling = getattr(request.app.state, "scheduling", None)
+    return federation_status(
+        session,
+        me=runtime.settings.node_id,
+        trust=trust,
+        book=peers,
+        scheduler=scheduling.describe() if scheduling is not None else None,
+    )
 
 
 StatusDep = Annotated[dict[str, Any], Depends(get_status)]

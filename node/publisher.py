@@ -16,7 +16,7 @@ from typing import Any
 from federation import signing
 from federation.canonical import sha256_tag
 from federation.keys import SigningKey
-from node.db import log, store
+from node.db import log, origins, store
 from node.db.session import Session
 from node.errors import Conflict, NotFound, StorageError
 from schemas.instants import format_utc
@@ -57,7 +57,15 @@ def publish(
     drafts: Sequence[Draft],
     now: datetime,
 ) -> list[Outcome]:
-    """Turn drafts into signed envelopes and store them. Raises before writing anything."""
+    """Turn drafts into signed envelopes and store them. Raises before writing anything.
+
+    Writers in other processes (workers, replicas, ``healthnet import``) may publish at the
+    same moment, so the origin's sequence row is locked first, before the versions held
+    are read: the versions decided and the seqs allocated are then those of a log no one
+    else is extending. SQLite's ``BEGIN IMMEDIATE`` (``writer``) already queues writers;
+    PostgreSQL needs the row lock, or two updates of one record could both issue the same
+    version (allocation alone, an ``UPDATE ... RETURNING``, would still be dense)."""
+    origins.lock(session, origin=origin)
     ids = [d.record_id for d in drafts]
     foreign = store.foreign_owners(session, origin=origin, record_ids=ids)
     if foreign:

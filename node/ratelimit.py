@@ -1,7 +1,8 @@
 """Token-bucket rate limits, per client key, with the clock passed in.
 
-In memory and per process: a node runs one worker, and a limit that resets on restart is
-acceptable for throttling writes and token guessing. The table is bounded so a flood of
+In memory and per process: each of a node's workers or replicas counts for itself (so N
+processes allow N times the rate; docs/OPERATIONS.md), and a limit that resets on restart
+is acceptable for throttling writes and token guessing. The table is bounded so a flood of
 distinct keys cannot grow it without limit.
 """
 

@@ -3,7 +3,9 @@ known of each peer (``PeerBook``), the pulls (``Puller``), nudges (``Nudger``), 
 ingest of a page (``ingest``) and the HTTP client for peers (``client``).
 
 ``build`` wires them for one node, given its engine, settings, clock and HTTP client;
-``create_app`` and ``healthnet sync`` both call it, so the CLI needs no app.
+``create_app`` and ``healthnet sync`` both call it, so the CLI needs no app. The locks
+(``locks``) and the scheduler's election (``leader``) keep several processes of one node
+from pulling the same peer at once or running two schedulers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import httpx
 from node.db.session import Engine
 from node.settings import NodeSettings
 from node.sync.client import PeerClient
+from node.sync.leader import Leader
+from node.sync.locks import Locks, locks_for
 from node.sync.nudges import Nudger
 from node.sync.peerbook import PeerBook
 from node.sync.puller import PageHook, Puller, RejectHook
@@ -29,6 +33,7 @@ class Sync:
     peers: PeerBook
     puller: Puller
     nudger: Nudger
+    leader: Leader
 
 
 def build(
@@ -40,7 +45,9 @@ def build(
     http: httpx.AsyncClient,
     on_page: PageHook = lambda origin, result: None,
     on_reject: RejectHook = lambda reason: None,
+    locks: Locks | None = None,
 ) -> Sync:
+    locks = locks or locks_for(engine, settings.home)
     trust = TrustBook(engine, settings, monotonic=monotonic)
     peers = PeerBook(engine, clock=clock)
     puller = Puller(
@@ -52,7 +59,8 @@ def build(
         http=http,
         on_page=on_page,
         on_reject=on_reject,
+        locks=locks,
     )
     client = PeerClient(http, deadline=settings.sync_request_deadline_seconds)
     nudger = Nudger(settings=settings, trust=trust, puller=puller, client=client)
-    return Sync(trust, peers, puller, nudger)
+    return Sync(trust, peers, puller, nudger, Leader(locks))

@@ -6,6 +6,15 @@ page with its new tip in one transaction. The hub's origin goes first, so a rost
 (a newly admitted node, a rotated or revoked key) is known before that node's records
 arrive. A peer that fails is backed off (``PeerBook``); a peer in backoff is skipped,
 never waited on; one failing peer never stops the others.
+
+A pull of one peer runs in one process at a time, across every process of the node
+(workers, replicas, ``healthnet sync``): each pull holds that peer's lock (node.sync.locks,
+a lock file or a PostgreSQL advisory lock). Whichever process a nudge reaches pulls, under
+the same lock the scheduled pulls take; that is simpler than forwarding nudges to the
+scheduling process, needs no table, and is just as exclusive. A scheduled pull that finds
+the peer locked skips it (whoever holds it is pulling it now); a nudged pull waits up to a
+pull interval for it, so that records written after the other pull read the heads still
+arrive at once rather than one interval later.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from node.db.session import Engine, Session, writer
 from node.settings import NodeSettings
 from node.sync.client import PeerClient
 from node.sync.ingest import PageResult, ingest_page
+from node.sync.locks import Locks, acquire
 from node.sync.peerbook import PeerBook
 from node.sync.trustbook import TrustBook
 from schemas.instants import format_utc
@@ -75,8 +85,10 @@ class Puller:
         http: httpx.AsyncClient,
         on_page: PageHook = lambda origin, result: None,
         on_reject: RejectHook = lambda reason: None,
+        locks: Locks,
     ) -> None:
         self.engine = engine
+        self.locks = locks
         self.settings = settings
         self.clock = clock
         self.trust = trust
@@ -149,22 +161,36 @@ class Puller:
         return [t.result() for t in tasks if t in done]
 
     async def pull(
-        self, peer: RosterNode, *, force: bool = False, only: str | None = None
+        self,
+        peer: RosterNode,
+        *,
+        force: bool = False,
+        only: str | None = None,
+        patience: float = 0.0,
     ) -> PullResult:
+        """Pull ``peer`` unless this process is pulling it already (then once more after
+        that pull), or another process is and stays so for ``patience`` seconds."""
         lock = self._locks.setdefault(peer.node_id, asyncio.Lock())
         if lock.locked() and not force:
             self._again.add(peer.node_id)  # a pull is running: run once more after it
             return PullResult(peer.node_id, ok=True, error="already running")
         async with lock:
-            result = await self._guarded(peer, force=force, only=only)
-            while peer.node_id in self._again:
-                self._again.discard(peer.node_id)
-                result = await self._guarded(peer, force=True, only=None)
-            return result
+            lease = await acquire(self.locks, f"pull-{peer.node_id}", wait=patience)
+            if lease is None:
+                return PullResult(peer.node_id, ok=True, error="pulled by another process")
+            try:
+                result = await self._guarded(peer, force=force, only=only)
+                while peer.node_id in self._again:
+                    self._again.discard(peer.node_id)
+                    result = await self._guarded(peer, force=True, only=None)
+                return result
+            finally:
+                await asyncio.to_thread(lease.release)
 
     def pull_soon(self, peer: RosterNode) -> None:
         """Start a pull in the background (a nudge's answer must not wait for it)."""
-        task = asyncio.get_running_loop().create_task(self.pull(peer, force=True))
+        pull = self.pull(peer, force=True, patience=self.settings.sync_interval_seconds)
+        task = asyncio.get_running_loop().create_task(pull)
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     async def _guarded(self, peer: RosterNode, *, force: bool, only: str | None) -> PullResult:

@@ -12,8 +12,17 @@ from node.sync.trustbook import TrustBook
 
 
 def federation_status(
-    session: Session, *, me: str, trust: TrustBook, book: PeerBook
+    session: Session,
+    *,
+    me: str,
+    trust: TrustBook,
+    book: PeerBook,
+    scheduler: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``scheduler`` is ``Scheduling.describe()``: which process runs the scheduled pulls
+    (its pid and host; None when none does) and which one answered. The peers' heads (and
+    so each origin's lag) are those this process saw, so the scheduling process shows
+    them; another worker shows what its own nudged pulls saw."""
     roster = trust.current
     held = {s.origin: s for s in log.summaries(session)}
     states = peers.every(session)
@@ -71,4 +80,5 @@ def federation_status(
         "peers": rows,
         "quarantine": {"total": sum(by_reason.values()), "by_reason": by_reason},
         "alarms": alarms,
+        "scheduler": scheduler,
     }

@@ -142,6 +142,7 @@ class NodeProc:
     port: int
     env: dict[str, str]
     log: Path
+    args: tuple[str, ...] = ()  # more ``serve`` options, e.g. ("--workers", "2")
     proc: subprocess.Popen[bytes] | None = None
     history: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -186,9 +187,14 @@ class Processes:
         self.stop_all()
 
     def add(
-        self, name: str, home: Path, port: int, env: Mapping[str, str] | None = None
+        self,
+        name: str,
+        home: Path,
+        port: int,
+        env: Mapping[str, str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> NodeProc:
-        node = NodeProc(name, home, port, dict(env or {}), self.root / f"{name}.log")
+        node = NodeProc(name, home, port, dict(env or {}), self.root / f"{name}.log", args)
         self.nodes[name] = node
         return node
 
@@ -200,7 +206,10 @@ class Processes:
             sink.write(f"\n===== start {node.name} on port {node.port} =====\n".encode())
             sink.flush()
             proc = subprocess.Popen(
-                [str(HEALTHNET), "serve", str(node.home), "--host", HOST, "--port", str(node.port)],
+                [
+                    *(str(HEALTHNET), "serve", str(node.home)),
+                    *("--host", HOST, "--port", str(node.port), *node.args),
+                ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 env=child_env(node.env),
