@@ -93,7 +93,7 @@ def join_status(home: HomeArg) -> None:
     except (httpx.HTTPError, ValueError) as exc:
         console.fail(f"the hub at {sent['hub_url']} does not answer: {exc}")
     if response.status_code != 200:
-        console.fail(f"the hub answered {response.status_code}: {_problem(state)}")
+        console.fail(f"the hub answered {response.status_code}: {joins.problem_text(state)}")
     console.say(f"join request {state['id']}: {state['status']}")
     if state.get("reason"):
         console.say(f"reason: {state['reason']}")
@@ -175,6 +175,8 @@ def _send(url: str, envelope: dict[str, Any], fallback: str) -> dict[str, Any]:
     reached at all, the out-of-band line)."""
     import httpx
 
+    from node import joins
+
     try:
         response = httpx.post(url, json=envelope, timeout=10)
         answer: dict[str, Any] = response.json()
@@ -184,15 +186,5 @@ def _send(url: str, envelope: dict[str, Any], fallback: str) -> dict[str, Any]:
         raise typer.Exit(1) from exc
     if response.status_code != 202:
         status = response.status_code
-        console.fail(f"the hub refused the join request ({status}): {_problem(answer)}")
+        console.fail(f"the hub refused the join request ({status}): {joins.problem_text(answer)}")
     return answer
-
-
-def _problem(answer: Any) -> str:
-    """A problem answer in one line: its detail, then each field and reason."""
-    if not isinstance(answer, dict):
-        return str(answer)
-    errors = answer.get("errors") or []
-    named = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors if isinstance(e, dict))
-    return str(answer.get("detail", "")) + (f" ({named})" if named else "")
-

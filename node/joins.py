@@ -290,6 +290,16 @@ def _view(row: rows.JoinRequestRow, now: datetime) -> JoinView:
 
 # -- the applicant's side: which request this node sent -------------------------------------
 
+
+def problem_text(answer: Any) -> str:
+    """A hub's problem answer in one line: its detail, then each field and reason."""
+    if not isinstance(answer, dict):
+        return str(answer)
+    errors = answer.get("errors") or []
+    named = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors if isinstance(e, dict))
+    return str(answer.get("detail", "")) + (f" ({named})" if named else "")
+
+
 SENT_FILE = "join-request.json"
 
 

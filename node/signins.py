@@ -46,6 +46,9 @@ class Policy:
 
     idle: timedelta = timedelta(minutes=30)
     absolute: timedelta = timedelta(hours=12)
+    # How stale a session's last use may be before a request writes it again: the idle
+    # expiry needs minutes, not a write (and the write lock) on every page view.
+    touch_after: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -89,29 +92,41 @@ def start(session: Session, *, token: ApiToken, now: datetime) -> str:
     return session_id
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """What a presented session id comes to, and what (if anything) must be written:
+    ``end`` a session found over, or ``touch`` one whose last use is stale."""
+
+    who: SignedIn | None
+    end: bool = False
+    touch: bool = False
+
+
 def resolve(
     session: Session, *, session_id: str | None, now: datetime, policy: Policy
-) -> SignedIn | None:
-    """The person signed in with ``session_id``, or None (no such session, ended, expired,
-    or its token revoked since). A live session's last use moves to ``now``."""
+) -> Resolved:
+    """The person signed in with ``session_id`` (``who`` is None: no such session, ended,
+    expired, or its token revoked since). Reads only; ``record`` writes what it says."""
     if not session_id or len(session_id) > 100:
-        return None
-    key = id_hash(session_id)
-    row = rows.by_hash(session, id_hash=key)
+        return Resolved(None)
+    row = rows.by_hash(session, id_hash=id_hash(session_id))
     if row is None or row.ended_at is not None:
-        return None
+        return Resolved(None)
     token = token_rows.by_id(session, token_id=row.token_id)
-    over = expired(
-        created_at=parse_utc(row.created_at),
-        seen_at=parse_utc(row.seen_at),
-        now=now,
-        policy=policy,
-    )
+    seen = parse_utc(row.seen_at)
+    over = expired(created_at=parse_utc(row.created_at), seen_at=seen, now=now, policy=policy)
     if over or token is None or token.revoked_at is not None:
-        rows.end(session, id_hash=key, at=format_utc(now))
-        return None
-    rows.touch(session, id_hash=key, at=format_utc(now))
-    return SignedIn(token=token, session_id=session_id)
+        return Resolved(None, end=True)
+    return Resolved(SignedIn(token, session_id), touch=now - seen >= policy.touch_after)
+
+
+def record(session: Session, *, session_id: str, resolved: Resolved, now: datetime) -> None:
+    """Write what ``resolve`` found due: the end of an expired session, or its last use."""
+    key, at = id_hash(session_id), format_utc(now)
+    if resolved.end:
+        rows.end(session, id_hash=key, at=at)
+    elif resolved.touch:
+        rows.touch(session, id_hash=key, at=at)
 
 
 def end(session: Session, *, session_id: str, now: datetime) -> None:

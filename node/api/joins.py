@@ -94,17 +94,7 @@ def _hub_only(settings: NodeSettings) -> None:
 
 
 def _item(view: joins.JoinView) -> JoinItem:
-    return JoinItem(
-        id=view.id,
-        node_id=view.node_id,
-        status=view.status,
-        reason=view.reason,
-        fingerprint=view.fingerprint,
-        received_at=view.received_at,
-        decided_at=view.decided_at,
-        client=view.client,
-        request=view.request,
-    )
+    return JoinItem.model_validate(view, from_attributes=True)
 
 
 def _receive(runtime: Runtime, envelope: Any, client: str) -> joins.JoinView:

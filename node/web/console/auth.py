@@ -52,12 +52,15 @@ def current(request: Request, runtime: Runtime) -> SignedIn | None:
     presented = request.cookies.get(signins.cookie(runtime.settings.node_id))
     if not presented:
         return None
-    with Session(writer(runtime.engine), expire_on_commit=False) as session:
-        who = signins.resolve(
-            session, session_id=presented, now=runtime.clock(), policy=policy(runtime)
-        )
-        session.commit()
-    return who
+    now = runtime.clock()
+    # Read without the write lock (every console page asks); write only when due.
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        resolved = signins.resolve(session, session_id=presented, now=now, policy=policy(runtime))
+    if resolved.end or resolved.touch:
+        with Session(writer(runtime.engine)) as session:
+            signins.record(session, session_id=presented, resolved=resolved, now=now)
+            session.commit()
+    return resolved.who
 
 
 def signed_in(request: Request, runtime: RuntimeDep) -> SignedIn:

@@ -37,15 +37,6 @@ router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRou
 HUB_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
-def _problem(answer: Any) -> str:
-    """A hub's problem answer in words: its detail, then each field and reason."""
-    if not isinstance(answer, dict):
-        return "the hub's answer was not JSON"
-    errors = answer.get("errors") or []
-    named = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors if isinstance(e, dict))
-    return str(answer.get("detail", "")) + (f" ({named})" if named else "")
-
-
 async def _status_of_sent(runtime: Runtime, http: httpx.AsyncClient) -> dict[str, Any] | None:
     """What the hub says of the request this node sent, or why it could not say."""
     sent = joins.sent_request(runtime.settings.home)
@@ -58,7 +49,7 @@ async def _status_of_sent(runtime: Runtime, http: httpx.AsyncClient) -> dict[str
     except (httpx.HTTPError, ValueError) as exc:
         return {"id": sent["id"], "status": "unknown", "reason": f"the hub does not answer: {exc}"}
     if r.status_code != 200:
-        return {"id": sent["id"], "status": "unknown", "reason": _problem(answer)}
+        return {"id": sent["id"], "status": "unknown", "reason": joins.problem_text(answer)}
     return {"id": sent["id"], "status": answer.get("status"), "reason": answer.get("reason")}
 
 
@@ -122,7 +113,8 @@ async def send_join(
     except (httpx.HTTPError, ValueError) as exc:
         return await refused("hub", f"the hub at {s.hub_url} did not take it: {exc}", 502)
     if r.status_code != 202:
-        return await refused("hub", f"the hub refused it ({r.status_code}): {_problem(answer)}")
+        why = joins.problem_text(answer)
+        return await refused("hub", f"the hub refused it ({r.status_code}): {why}")
     joins.remember_sent(s.home, hub_url=s.hub_url, request_id=str(answer["id"]))
     with Session(writer(runtime.engine)) as session:
         audit.record_action(
