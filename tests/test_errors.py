@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import Node
+from support.nodes import Node
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from federation import errors as federation_errors
