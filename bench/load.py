@@ -46,7 +46,7 @@ from benchlib.ports import free_port  # noqa: E402
 from benchlib.processes import healthnet_command  # noqa: E402
 from benchlib.provenance import REPO, git_state  # noqa: E402
 from benchlib.scratch import clean_up, scratch_dir  # noqa: E402
-from benchlib.servers import Server, start_server, wait_ready  # noqa: E402
+from benchlib.servers import start_server, wait_ready  # noqa: E402
 
 PATHS = {"search q=health": "/members?q=health", "region list": "/members?region=north-america"}
 FEW, MANY, FLOOR_CONNECTIONS = 10, 200, 32
@@ -110,26 +110,19 @@ def main() -> int:
         if wrk:
             (tmp / "wrk.lua").write_text(WRK_LUA)
         env = {**os.environ, "HEALTHNET_LOG_LEVEL": "warning"}
-        extra: list[str] = []
-        if args.workers > 1:
-            if not serves_workers():
-                say("serve has no --workers in this checkout: running one worker")
-            else:
-                extra = ["--workers", str(args.workers)]
-        result["meta"]["workers"] = int(extra[1]) if extra else 1
-        if extra:
-            # Several workers: uvicorn's processes share the server CPU set, not one core.
-            cmd = [*healthnet_command(), "serve", str(tmp / "home"), "--host", "127.0.0.1",
-                   "--port", str(port), *extra]  # fmt: skip
-            with (tmp / "server.log").open("ab") as fh:
-                proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                        cwd=REPO, start_new_session=True)  # fmt: skip
-            server = Server(proc, port, tmp / "server.log")
-        else:
-            server = start_server(tmp / "home", port, env=env, log=tmp / "server.log",
-                                  cpu=server_cpu)  # fmt: skip
+        workers = args.workers
+        if workers > 1 and not serves_workers():
+            say("serve has no --workers in this checkout: running one worker")
+            workers = 1
+        result["meta"]["workers"] = workers
+        # Several workers share every CPU (pinning them to one core would measure the
+        # pin); one worker is pinned to CPU 0 and the clients to CPU 1.
+        server = start_server(
+            tmp / "home", port, env=env, log=tmp / "server.log",
+            cpu=server_cpu if workers == 1 else None, workers=workers,
+        )  # fmt: skip
         wait_ready([server], timeout=90, interval=0.2)
-        if client_cpu is not None:
+        if client_cpu is not None and workers == 1:
             os.sched_setaffinity(0, {client_cpu})
         say(f"healthnet load bench: {args.members:,} members, {result['meta']['workers']} "
             f"worker(s), loadgen {result['meta']['loadgen']}, temp dir {tmp}")  # fmt: skip

@@ -115,6 +115,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "which keeps uvicorn's access log on)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="healthnet serve --workers N (default 1); with N > 1 nothing is pinned, since "
+        "the workers need every CPU",
+    )
+    p.add_argument(
         "--no-pin",
         action="store_true",
         help="do not pin the server to CPU 0 and the clients to CPU 1",
@@ -181,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = scratch_dir("hn-bench-")
     server: Server | None = None
     all_cpus = os.sched_getaffinity(0)
-    pin = not args.no_pin and len(all_cpus) >= 2
+    pin = not args.no_pin and len(all_cpus) >= 2 and args.workers <= 1
     cpus = sorted(all_cpus)
     server_cpu, client_cpu = (cpus[0], cpus[1]) if pin else (None, None)
     rate_env = {"HEALTHNET_WRITE_RATE_PER_MINUTE": "100000000"}
@@ -205,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "events": args.events,
             "seed": args.seed,
             "loadgen": loadgen,
+            "workers": args.workers,
             "pinning": f"server CPU {server_cpu}, clients CPU {client_cpu}" if pin else "none",
             "server_env": rate_env,
         },
@@ -264,8 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         server = start_server(
-            home, port, env={**os.environ, **rate_env}, log=tmp / "server.log", cpu=server_cpu
-        )
+            home, port, env={**os.environ, **rate_env}, log=tmp / "server.log",
+            cpu=server_cpu, workers=args.workers,
+        )  # fmt: skip
         wait_ready([server], timeout=60, interval=0.2)
         if client_cpu is not None:
             os.sched_setaffinity(0, {client_cpu})

@@ -17,6 +17,31 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of every live descendant (``serve --workers N`` forks
+    worker processes; their time is what serves requests). Children that exit are
+    counted only once reaped, so call this while the workers are alive."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rpartition(")")[2].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += proc_cpu_seconds(current)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        todo.extend(children.get(current, []))
+    return total
+
+
 def proc_status_kb(pid: int, name: str) -> int | None:
     """One ``kB`` field of /proc/PID/status (``VmHWM``, ``VmRSS``), None once it is gone."""
     try:

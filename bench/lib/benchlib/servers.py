@@ -49,10 +49,14 @@ def start_server(
     log: Path,
     label: str = "server",
     cpu: int | None = None,
+    workers: int = 1,
 ) -> Server:
     """Start ``healthnet serve HOME`` on 127.0.0.1:``port`` with exactly ``env``; pinned to
-    ``cpu`` if given. Does not wait: see ``wait_ready``."""
+    ``cpu`` if given (the workers a pinned server forks inherit the pin). ``workers`` > 1
+    passes ``--workers``. Does not wait: see ``wait_ready``."""
     cmd = [*healthnet_command(), "serve", str(home), "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     with log.open("ab") as fh:
         proc = subprocess.Popen(
             cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True

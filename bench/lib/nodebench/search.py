@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from benchlib.connection import RawConnection, get_request
 from benchlib.loadgen import REQUEST_TIMEOUT_S, WRK_LUA, asyncio_load, wrk_load
-from benchlib.machine import proc_cpu_seconds
+from benchlib.machine import tree_cpu_seconds
 from benchlib.output import say
 from benchlib.servers import Server
 from benchlib.timing import latencies, ms, pct
@@ -117,12 +117,12 @@ def one_connection(server: Server, paths: dict[str, str], args: Any) -> dict[str
     )
     out: dict[str, Any] = {}
     for name, path in paths.items():
-        cpu0 = proc_cpu_seconds(server.pid)
+        cpu0 = tree_cpu_seconds(server.pid)
         r = single_connection_latency(
             server.port, path, n=args.requests, warmup=WARMUP, max_seconds=args.query_seconds
         )
         r["server_cpu_ms_per_req"] = round(
-            (proc_cpu_seconds(server.pid) - cpu0) * 1000 / (r["n"] + WARMUP + 1), 3
+            (tree_cpu_seconds(server.pid) - cpu0) * 1000 / (r["n"] + WARMUP + 1), 3
         )
         r["matches"] = counts[name]
         r["path"] = path
@@ -136,42 +136,62 @@ def one_connection(server: Server, paths: dict[str, str], args: Any) -> dict[str
     return out
 
 
+FLOOR_PATH = "/healthz"  # the node's HTTP stack and nothing else: the bare floor
+THROUGHPUT_TARGET = 0.25  # each search query's req/s ÷ the floor's, with --workers 2
+
+
 def throughput(
     server: Server, paths: dict[str, str], args: Any, *, wrk: str | None, loadgen: str, tmp: Path
 ) -> dict[str, Any]:
-    """``args.connections`` connections for ``args.load_seconds`` on three queries, each
-    after the server has drained what the previous test left queued."""
+    """``args.connections`` connections for ``args.load_seconds`` on the bare floor
+    (``/healthz``) and then on every search query, each after the server has drained what
+    the previous test left queued. Each query's req/s is also given as a share of the
+    floor's, measured minutes apart on the same server: the ratio, not the absolute
+    rate, is what compares across machines and runs."""
     say(
         f"\n[search] throughput, {args.connections} connections, {args.load_seconds:g} s "
-        f"each, load generator: {loadgen}"
+        f"each, load generator: {loadgen}, {getattr(args, 'workers', 1)} worker(s)"
     )
     out: dict[str, Any] = {}
     script = tmp / "report.lua"
     script.write_text(WRK_LUA, encoding="utf-8")
-    for name in ("q_common", "q_rare", "near_within"):
+    floor = 0.0
+    for name, path in (("floor_healthz", FLOOR_PATH), *paths.items()):
         waited = wait_idle(server.port)
-        cpu0 = proc_cpu_seconds(server.pid)
+        cpu0 = tree_cpu_seconds(server.pid)
         if wrk:
             r = wrk_load(
-                wrk,
-                server.port,
-                paths[name],
-                connections=args.connections,
-                seconds=args.load_seconds,
-                script=script,
-            )
+                wrk, server.port, path, connections=args.connections,
+                seconds=args.load_seconds, script=script,
+            )  # fmt: skip
         else:
             r = asyncio_load(
-                server.port, paths[name], connections=args.connections, seconds=args.load_seconds
+                server.port, path, connections=args.connections, seconds=args.load_seconds
             )
         served = max(1, r["requests"])
-        r["server_cpu_ms_per_req"] = round((proc_cpu_seconds(server.pid) - cpu0) * 1000 / served, 3)
+        r["server_cpu_ms_per_req"] = round((tree_cpu_seconds(server.pid) - cpu0) * 1000 / served, 3)
         r["idle_wait_s"] = waited
+        if name == "floor_healthz":
+            floor = r["req_per_s"]
+        else:
+            r["over_floor"] = round(r["req_per_s"] / floor, 4) if floor else None
         out[name] = r
+        share = f"  {r['over_floor']:.3f} x floor" if "over_floor" in r else ""
         say(
             f"  {name:<13} {r['req_per_s']:>9,.1f} req/s  p50 {r['p50_ms']:.1f} ms  "
             f"p99 {r['p99_ms']:.1f} ms  server CPU {r['server_cpu_ms_per_req']:.2f} ms/req  "
             f"({r['requests']:,} responses, {r['non_2xx']} non-2xx, "
-            f"{r['timeouts']} timeouts > {REQUEST_TIMEOUT_S} s)"
+            f"{r['timeouts']} timeouts > {REQUEST_TIMEOUT_S} s){share}"
         )
-    return {"connections": args.connections, "loadgen": loadgen, **out}
+    shares = {k: v["over_floor"] for k, v in out.items() if "over_floor" in v}
+    below = sorted(k for k, v in shares.items() if v is None or v < THROUGHPUT_TARGET)
+    say(
+        f"  each query ÷ floor: worst {min((v or 0) for v in shares.values()):.3f} "
+        f"(target ≥ {THROUGHPUT_TARGET} with --workers 2)"
+        + (f"; below: {', '.join(below)}" if below else "")
+    )
+    return {
+        "connections": args.connections, "loadgen": loadgen,
+        "workers": getattr(args, "workers", 1), "target_over_floor": THROUGHPUT_TARGET,
+        "queries_below_target": below, **out,
+    }  # fmt: skip

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import httpx
-from benchlib.machine import proc_cpu_seconds
+from benchlib.machine import tree_cpu_seconds
 from benchlib.output import say
 from benchlib.servers import Server
 from benchlib.timing import ms, pct
@@ -87,11 +87,11 @@ def write_tests(
     seq_bodies = bodies[:writes]
     conc_bodies = bodies[writes : 2 * writes]
     wait_idle(server.port)
-    cpu0 = proc_cpu_seconds(server.pid)
+    cpu0 = tree_cpu_seconds(server.pid)
     w1 = http_writes(server.port, token, seq_bodies, clients=1, max_seconds=MAX_SECONDS)
-    cpu1 = proc_cpu_seconds(server.pid)
+    cpu1 = tree_cpu_seconds(server.pid)
     w2 = http_writes(server.port, token, conc_bodies, clients=clients, max_seconds=MAX_SECONDS)
-    cpu2 = proc_cpu_seconds(server.pid)
+    cpu2 = tree_cpu_seconds(server.pid)
     w1["server_cpu_ms_per_write"] = round((cpu1 - cpu0) * 1000 / max(1, w1["requests"]), 3)
     w2["server_cpu_ms_per_write"] = round((cpu2 - cpu1) * 1000 / max(1, w2["requests"]), 3)
     for label, w in (("sequential", w1), (f"{clients} clients", w2)):
