@@ -18,7 +18,6 @@ from node.errors import Forbidden, RateLimited, Unauthorized
 from node.runtime import Runtime
 from node.sync import Sync
 from node.sync.nudges import Nudger
-from node.sync.peerbook import PeerBook
 from node.sync.status import federation_status
 from node.sync.trustbook import TrustBook
 
@@ -42,10 +41,6 @@ def get_trust(request: Request) -> TrustBook:
     return book
 
 
-def get_peers(request: Request) -> PeerBook:
-    return get_sync(request).peers
-
-
 def get_nudger(request: Request) -> Nudger:
     return get_sync(request).nudger
 
@@ -58,7 +53,6 @@ def get_peer_http(request: Request) -> httpx.AsyncClient:
 
 TrustDep = Annotated[TrustBook, Depends(get_trust)]
 PeerHttpDep = Annotated[httpx.AsyncClient, Depends(get_peer_http)]
-PeersDep = Annotated[PeerBook, Depends(get_peers)]
 NudgerDep = Annotated[Nudger, Depends(get_nudger)]
 
 # What a write route needs of sync: "tell the peers there is news up to seq", run after
@@ -99,7 +93,7 @@ WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 
 
 def get_status(
-    request: Request, session: SessionDep, runtime: RuntimeDep, trust: TrustDep, peers: PeersDep
+    request: Request, session: SessionDep, runtime: RuntimeDep, trust: TrustDep
 ) -> dict[str, Any]:
     """The operator's view of sync (node/sync/status.py), as the API and the node page both
     show it: through this dependency, neither imports the sync package."""
@@ -108,7 +102,6 @@ def get_status(
         session,
         me=runtime.settings.node_id,
         trust=trust,
-        book=peers,
         scheduler=scheduling.describe() if scheduling is not None else None,
     )
 

@@ -17,7 +17,6 @@ from node.db import census, log, peers, quarantine
 from node.db.session import Session
 from node.roster import self_entry
 from node.runtime import Runtime
-from node.sync.peerbook import PeerBook
 from node.sync.trustbook import TrustBook
 from schemas.geo import REGION_LABELS, Region
 from schemas.instants import format_utc, parse_utc
@@ -100,17 +99,17 @@ def _refusals(session: Session) -> tuple[dict[str, int], dict[str, int], int]:
 
 
 def recent_view(
-    session: Session, *, runtime: Runtime, trust: TrustBook, book: PeerBook
+    session: Session, *, runtime: Runtime, trust: TrustBook
 ) -> NetworkView:
     """The view as built at most ``network_view_seconds`` ago (see ``Recent``)."""
     view: NetworkView = runtime.network_view.get(
-        runtime.monotonic(), lambda: network_view(session, runtime=runtime, trust=trust, book=book)
+        runtime.monotonic(), lambda: network_view(session, runtime=runtime, trust=trust)
     )
     return view
 
 
 def network_view(
-    session: Session, *, runtime: Runtime, trust: TrustBook, book: PeerBook
+    session: Session, *, runtime: Runtime, trust: TrustBook
 ) -> NetworkView:
     settings, now = runtime.settings, runtime.clock().astimezone(UTC)
     today = format_utc(now.replace(hour=0, minute=0, second=0, microsecond=0))
@@ -119,6 +118,7 @@ def network_view(
         s.origin: (s.last_seq, s.digest) for s in log.summaries(session)
     }
     states = peers.every(session)
+    seen = peers.heads_seen(session)
     refused, alarms, quarantined = _refusals(session)
     roster = trust.current
     roster_nodes = list(roster.nodes.values()) if roster else []
@@ -130,7 +130,7 @@ def network_view(
     for node in roster_nodes:
         me = node.node_id == settings.node_id
         state = states.get(node.node_id)
-        theirs = book.heads.get(node.node_id)
+        theirs = seen.get(node.node_id)
         comparison = None
         if me:
             comparison = health.compare(mine, mine)

@@ -76,7 +76,10 @@ def test_downgrade_and_upgrade_again(engine) -> None:  # type: ignore[no-untyped
     migrate.downgrade(engine, "base")
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0010"
+    # The newest file under migrations/versions, whose number is its revision id: one
+    # linear chain, so the highest number is the head.
+    newest = max(p.name.split("_")[0] for p in (migrate.MIGRATIONS / "versions").glob("0*.py"))
+    assert migrate.current(engine) == newest
 
 
 def test_0007_tags_the_events_already_held_by_how_one_takes_part(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]

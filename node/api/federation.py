@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from federation import digest
 from node import roster
 from node.db import log, peers, quarantine
-from node.deps import NudgerDep, PeersDep, RuntimeDep, SessionDep, StatusDep, TrustDep
+from node.deps import NudgerDep, RuntimeDep, SessionDep, StatusDep, TrustDep
 from node.errors import InvalidInput, NotFound
 from node.problem_docs import responses
 from schemas.record import MAX_SAFE_INTEGER, Envelope
@@ -113,11 +113,11 @@ def status(view: StatusDep) -> dict[str, Any]:
 
 
 @metrics_router.get("/metrics", response_class=Response)
-def metrics(session: SessionDep, request: Request, book: PeersDep) -> Response:
+def metrics(session: SessionDep, request: Request) -> Response:
     m = request.app.state.metrics
     held = {s.origin: s.last_seq for s in log.summaries(session)}
     lags: dict[str, int] = {}
-    for theirs in book.heads.values():
+    for theirs in peers.heads_seen(session).values():
         for head in theirs.origins:
             lags[head.origin] = max(
                 lags.get(head.origin, 0), head.last_seq - held.get(head.origin, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from node.deps import PeersDep, RuntimeDep, SessionDep, TrustDep
+from node.deps import RuntimeDep, SessionDep, TrustDep
 from node.network import NetworkView, recent_view
 
 router = APIRouter(tags=["node"])
@@ -12,9 +12,9 @@ router = APIRouter(tags=["node"])
 
 @router.get("/network", response_model=NetworkView)
 def network(
-    session: SessionDep, runtime: RuntimeDep, trust: TrustDep, book: PeersDep
+    session: SessionDep, runtime: RuntimeDep, trust: TrustDep
 ) -> NetworkView:
     """Members and upcoming events per region, the regions still without a leader, and every
     roster node's health as seen from this node: last contact, records behind and ahead,
     digest agreement, quarantined records and equivocation alarms."""
-    return recent_view(session, runtime=runtime, trust=trust, book=book)
+    return recent_view(session, runtime=runtime, trust=trust)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from node.db.tables import Peer
+from node.db.tables import PEERS, Peer
+from schemas.sync import Heads
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,17 @@ def record_failure(
 def failures(session: Session, *, node_id: str) -> int:
     row = session.get(Peer, node_id)
     return 0 if row is None else row.failures
+
+
+def record_heads(session: Session, *, node_id: str, heads: str, now: str) -> None:
+    """Keep the heads a peer just showed (JSON), so that every process of the node reads
+    the same view of it; a peer seen for the first time gets its row here."""
+    row = session.get(Peer, node_id) or Peer(node_id=node_id, url="")
+    row.heads, row.heads_at = heads, now
+    session.add(row)
+
+
+def heads_seen(session: Session) -> dict[str, Heads]:
+    """The heads each peer showed at its last pull (by any process of the node)."""
+    rows = session.execute(select(PEERS.c.node_id, PEERS.c.heads).where(PEERS.c.heads.is_not(None)))
+    return {node_id: Heads.model_validate_json(text) for node_id, text in rows}

@@ -185,6 +185,10 @@ class Peer(SQLModel, table=True):
     next_attempt: str | None = Field(default=None, max_length=32)
     last_error: str = Field(default="", max_length=1000)
     records_in: int = 0
+    # The heads the peer showed at its last pull (schemas.sync.Heads as JSON), and when:
+    # every worker of the node reads them here, whichever process pulled.
+    heads: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    heads_at: str | None = Field(default=None, max_length=32)
 
 
 class Quarantine(SQLModel, table=True):

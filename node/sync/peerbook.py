@@ -1,6 +1,7 @@
-"""What this process knows of each peer: the heads it last showed (kept in memory for the
-status views; every pull refreshes them) and its backoff state (kept in the database, so
-it survives a restart). The timing is federation.backoff's pure arithmetic."""
+"""What the node knows of each peer: the heads it last showed and its backoff state, both
+kept in the database, so that they survive a restart and every worker of ``serve
+--workers N`` shows the same status whichever process pulled. The timing is
+federation.backoff's pure arithmetic."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ class PeerBook:
         self._engine = engine
         self._clock = clock
         self._jitter = jitter
-        self.heads: dict[str, Heads] = {}
 
     def due(self, peer: RosterNode) -> bool:
         """A peer in backoff is skipped, never waited on."""
@@ -37,7 +37,13 @@ class PeerBook:
         return backoff.due(next_at, self._clock())
 
     def saw(self, peer: str, heads: Heads) -> None:
-        self.heads[peer] = heads
+        """Keep what ``peer`` showed at this pull, for every process's status views."""
+        with Session(writer(self._engine)) as session:
+            peers.record_heads(
+                session, node_id=peer, heads=heads.model_dump_json(),
+                now=format_utc(self._clock()),
+            )  # fmt: skip
+            session.commit()
 
     def succeeded(self, peer: RosterNode, *, applied: int, note: str) -> None:
         """Success resets the backoff, whatever failed before."""

@@ -7,7 +7,6 @@ from typing import Any
 
 from node.db import log, peers, quarantine
 from node.db.session import Session
-from node.sync.peerbook import PeerBook
 from node.sync.trustbook import TrustBook
 
 
@@ -16,16 +15,16 @@ def federation_status(
     *,
     me: str,
     trust: TrustBook,
-    book: PeerBook,
     scheduler: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``scheduler`` is ``Scheduling.describe()``: which process runs the scheduled pulls
     (its pid and host; None when none does) and which one answered. The peers' heads (and
-    so each origin's lag) are those this process saw, so the scheduling process shows
-    them; another worker shows what its own nudged pulls saw."""
+    so each origin's lag) are those the last pull of each peer stored, by whichever
+    process pulled: every worker answers the same."""
     roster = trust.current
     held = {s.origin: s for s in log.summaries(session)}
     states = peers.every(session)
+    seen = peers.heads_seen(session)
     by_reason = quarantine.by_reason(session)
     alarms = [
         {"origin": a.origin, "seq": a.seq, "peer": a.peer, "at": a.at, "detail": a.detail}
@@ -34,7 +33,7 @@ def federation_status(
     rows = []
     for node in trust.peers():
         state = states.get(node.node_id)
-        theirs = book.heads.get(node.node_id)
+        theirs = seen.get(node.node_id)
         origins = {}
         for head in theirs.origins if theirs else []:
             mine = held.get(head.origin)

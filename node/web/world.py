@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from node.deps import PeersDep, RuntimeDep, SessionDep, TrustDep
+from node.deps import RuntimeDep, SessionDep, TrustDep
 from node.dialects import PageRoute
 from node.errors import InvalidInput
 from node.nearest import rank
@@ -38,9 +38,9 @@ def ago(seconds: float | None) -> str:
 
 @router.get("/world", response_class=HTMLResponse)
 def world_page(
-    request: Request, session: SessionDep, runtime: RuntimeDep, trust: TrustDep, book: PeersDep
+    request: Request, session: SessionDep, runtime: RuntimeDep, trust: TrustDep
 ) -> HTMLResponse:
-    view = recent_view(session, runtime=runtime, trust=trust, book=book)
+    view = recent_view(session, runtime=runtime, trust=trust)
     markers = [
         {"node": n, "x": xy[0], "y": xy[1]}
         for n in view.nodes
