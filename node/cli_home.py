@@ -12,6 +12,8 @@ from node.cli_console import REGIONS, HomeArg
 from schemas.geo import Region
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from node.settings import NodeSettings
 
 
@@ -153,6 +155,7 @@ def serve(
     import uvicorn
 
     from node.app import SERVE_HOME_ENV, create_app
+    from node.metrics import MULTIPROC_ENV
 
     settings = console.settings(home)
     if port is None:
@@ -178,7 +181,18 @@ def serve(
     # the migrations at the same moment; each worker then finds the schema current.
     _prepare(settings)
     os.environ[SERVE_HOME_ENV] = str(settings.home)  # the workers inherit it
+    os.environ[MULTIPROC_ENV] = str(_metrics_dir(settings.home))
     run("node.app:app_from_env", factory=True, workers=workers)
+
+
+def _metrics_dir(home: Path) -> Path:
+    """An empty directory for the workers' metric files (node.metrics): emptied at each
+    start, as prometheus_client asks, so a counter counts from this start of the node."""
+    path = home / "metrics"
+    path.mkdir(mode=0o700, exist_ok=True)
+    for old in path.glob("*.db"):
+        old.unlink()
+    return path
 
 
 def _prepare(settings: NodeSettings) -> None:

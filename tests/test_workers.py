@@ -82,6 +82,15 @@ def workers_of(proc: NodeProc, count: int = 2) -> dict[int, dict[str, Any]]:
     return seen
 
 
+def ingested(url: str, origin: str) -> float:
+    """``healthnet_records_ingested_total`` of one origin, from a scrape on a new
+    connection (so successive scrapes reach different workers)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    line = f'healthnet_records_ingested_total{{origin="{origin}"}} '
+    values = [float(x[len(line):]) for x in text.splitlines() if x.startswith(line)]
+    return values[0] if values else 0.0
+
+
 def member(n: int) -> dict[str, Any]:
     return {**SITES["hub"].member, "name": f"Clinic {n:03d}"}
 
@@ -159,6 +168,12 @@ def test_killing_the_scheduling_worker_hands_the_scheduler_over(
         detail=fed.logs,
     )
     assert status(europe.url)["scheduler"]["pid"] == successor  # and it kept the lock
+
+    # /metrics is the node's, whichever worker answers: the counters of every worker,
+    # the killed one's too, add up to the hub's records that Europe pulled.
+    held = europe.heads()[hub.node_id][1]
+    scrapes = {ingested(europe.url, hub.node_id) for _ in range(12)}
+    assert scrapes == {held}, (scrapes, held)
 
 
 # --- two replicas on one PostgreSQL database ---------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from federation import digest
@@ -128,4 +128,4 @@ def metrics(session: SessionDep, request: Request) -> Response:
         m.peer_up.labels(peer=state.node_id).set(1 if state.healthy else 0)
         m.peer_failures.labels(peer=state.node_id).set(state.failures)
     m.quarantined.set(quarantine.total(session))
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(m.exposition(), media_type=CONTENT_TYPE_LATEST)
