@@ -8,7 +8,8 @@ view's. The whole tree::
     HealthnetError
     ├── WireFormatError            malformed input: names the field and the reason
     │   ├── MalformedPage          a page of records that breaks the page rules
-    │   └── StaleJoin              a join request created too long ago, or in the future
+    │   ├── StaleJoin              a join request created too long ago, or in the future
+    │   └── BadEvidence            an equivocation proof or a cosignature that proves nothing
     ├── SignatureError             a record that must not be stored
     │   ├── BadSignature           the bytes were not signed by that key
     │   │   └── BadJoinSignature   a join request not signed by the key it carries
@@ -153,6 +154,13 @@ class StaleJoin(WireFormatError):
     """A join request whose ``created_at`` is outside the freshness window: older than the
     hub accepts (a request captured and sent again later) or ahead of the hub's clock by
     more than the allowed skew. The applicant signs a fresh one."""
+
+
+class BadEvidence(WireFormatError):
+    """An equivocation proof (``federation.evidence``) or a checkpoint cosignature
+    (``federation.witness``) that does not prove what it claims: a member missing or extra,
+    a signature that does not verify under the key the verifier's roster lists, or two
+    headers that are consistent after all. The message names the member at fault."""
 
 
 class RosterError(HealthnetError):

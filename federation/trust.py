@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from federation.canonical import b64url_decode
-from federation.errors import OutOfScope, RevokedKey, UnknownKey
+from federation.errors import OutOfScope, RevokedKey, UnknownKey, WireFormatError
 from federation.keys import node_id_for, public_key
 from schemas.geo import Region
 from schemas.roster import KeyStatus, NodeStatus, RosterBody, RosterKey, RosterNode
@@ -87,3 +87,18 @@ def key_valid(key: RosterKey, seq: int) -> bool:
     if key.until_seq is not None:
         return seq <= key.until_seq
     return key.status is KeyStatus.ACTIVE
+
+
+def listed_key(trust: Trust, origin: str, key_id: str, seq: int) -> Ed25519PublicKey | None:
+    """The key ``origin`` listed as ``key_id`` for ``seq``, whatever the origin's status
+    now: evidence against a suspended or revoked origin must still check, since an
+    operator suspends an origin because of it (federation.evidence). None if no such key
+    was valid for that seq."""
+    node = trust.nodes.get(origin)
+    key = next((k for k in node.keys if k.key_id == key_id), None) if node else None
+    if key is None or not key_valid(key, seq):
+        return None
+    try:
+        return public_key(key.public_key)
+    except WireFormatError:
+        return None
