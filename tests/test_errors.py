@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 import typer
-from support.nodes import Node
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from support.nodes import Node
 
 from federation import errors as federation_errors
 from federation.errors import HealthnetError

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from node.api.admin_writes import RecordIdPath, admin_router
 from node.api.reads import EventPage, check_limit, one, page_response
+from node.db.search import COUNT_CAP, search
 from node.db.search import Query as Search
-from node.db.search import search
 from node.deps import RuntimeDep, SessionDep
 from node.entries import normal_language
 from node.errors import InvalidInput
@@ -87,7 +87,9 @@ def list_events(
         ends_after=ends_after,
         starts_before=starts_before,
     )
-    return page_response(search(session, query, cursor=cursor, count=count), "event")
+    return page_response(
+        search(session, query, cursor=cursor, count=count, count_cap=COUNT_CAP), "event"
+    )
 
 
 @public.get("/{event_id}", responses={200: {"model": EventPublic}})

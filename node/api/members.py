@@ -14,8 +14,8 @@ from node.api.reads import (
     page_response,
     parse_near,
 )
+from node.db.search import COUNT_CAP, search
 from node.db.search import Query as Search
-from node.db.search import search
 from node.deps import RuntimeDep, SessionDep
 from node.entries import normal_language
 from node.errors import InvalidInput
@@ -59,7 +59,9 @@ def list_members(
         near=point,
         within_km=within_km if point else None,
     )
-    return page_response(search(session, query, cursor=cursor, count=count), "member")
+    return page_response(
+        search(session, query, cursor=cursor, count=count, count_cap=COUNT_CAP), "member"
+    )
 
 
 @public.get("/{member_id}", responses={200: {"model": MemberPublic}})

@@ -13,12 +13,18 @@ from fastapi import Response
 from pydantic import BaseModel, Field
 
 from node.db import entries
-from node.db.search import Page
+from node.db.search import COUNT_CAP, Page
 from node.db.session import Session
 from node.entries import item
 from node.errors import InvalidInput, NotFound
 from schemas.event import EventPublic
 from schemas.member import MemberPublic
+
+TOTAL = "Number of matches, when `count=true` was asked (at most the cap: see `total_capped`)"
+TOTAL_CAPPED = (
+    f"True when more than `total` entries match: counting stops at {COUNT_CAP:,}, so that a "
+    "common word costs a bounded count; `total` is then a lower bound, not the exact number"
+)
 
 
 class MemberPage(BaseModel):
@@ -26,13 +32,15 @@ class MemberPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"
     )
-    total: int | None = Field(description="Number of matches, when `count=true` was asked")
+    total: int | None = Field(description=TOTAL)
+    total_capped: bool = Field(default=False, description=TOTAL_CAPPED)
 
 
 class EventPage(BaseModel):
     items: list[EventPublic]
     next_cursor: str | None
-    total: int | None
+    total: int | None = Field(description=TOTAL)
+    total_capped: bool = Field(default=False, description=TOTAL_CAPPED)
 
 
 def page_response(page: Page, kind: str) -> Response:
@@ -40,6 +48,7 @@ def page_response(page: Page, kind: str) -> Response:
         "items": [item(r, kind) for r in page.rows],
         "next_cursor": page.next_cursor,
         "total": page.total,
+        "total_capped": page.total_capped,
     }
     return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json")
 

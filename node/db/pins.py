@@ -2,7 +2,7 @@
 
 The list beside the map is paged, the map is not: it shows every match that has
 coordinates, up to ``LIMIT``, so a reader sees where a whole search's members are. The
-filters are the list's own (``node.db.search.filters``), so map and list never disagree.
+filters are the list's own (``node.db.search.matching``), so map and list never disagree.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from node.db.search import Query, filters
+from node.db.search import Query, matching
 from node.db.tables import ENTRIES
 
 # A map with more dots than this is a blot, and the page would grow by ~100 bytes a dot.
@@ -42,7 +42,10 @@ def pins(session: Session, query: Query, *, limit: int | None = None) -> Pins:
     (``LIMIT`` when not given)."""
     limit = LIMIT if limit is None else limit
     dialect = session.get_bind().dialect.name
-    where = [*filters(query, dialect), ENTRIES.c.lat.is_not(None), ENTRIES.c.lon.is_not(None)]
+    found = matching(session, query, dialect)
+    if found is None:
+        return Pins([], 0)  # no entry has the words
+    where = [*found, ENTRIES.c.lat.is_not(None), ENTRIES.c.lon.is_not(None)]
     rows = session.execute(
         select(ENTRIES.c.record_id, ENTRIES.c.name, ENTRIES.c.city, ENTRIES.c.lat, ENTRIES.c.lon)
         .where(*where)
@@ -52,6 +55,7 @@ def pins(session: Session, query: Query, *, limit: int | None = None) -> Pins:
     drawn = [Pin(r[0], r[1], r[2], float(r[3]), float(r[4])) for r in rows]
     placed = len(drawn)
     if placed == limit:
-        counted = select(func.count()).select_from(ENTRIES).where(*where)
+        every = matching(session, query, dialect, walk=False) or []
+        counted = select(func.count()).select_from(ENTRIES).where(*every, *where[-2:])
         placed = int(session.execute(counted).scalar_one())
     return Pins(drawn, placed)

@@ -40,8 +40,9 @@ from node.db.tables import ENTRIES, TAGS
 from node.db.text import tokens
 
 # Radii tried in turn for ``near=`` without ``within_km``: each step is a bounding box an
-# index can serve; the last (None) is the whole table.
-NEAR_STEPS_KM: tuple[float | None, ...] = (50.0, 250.0, 1000.0, 4000.0, None)
+# index can serve; the last (None) is the whole table. A city holds a page within 10 km,
+# and a 50 km box there (New York at 100k members) has thousands of distances to sort.
+NEAR_STEPS_KM: tuple[float | None, ...] = (10.0, 50.0, 250.0, 1000.0, 4000.0, None)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Page:
     rows: list[Row]
     next_cursor: str | None
     total: int | None
+    total_capped: bool = False  # more than ``total`` match: counting stopped at the cap
 
 
 ROW_COLUMNS = (
@@ -149,36 +151,75 @@ def decode_cursor(query: Query, cursor: str) -> list[Any]:
     return values
 
 
-def search(session: Session, query: Query, *, cursor: str | None, count: bool) -> Page:
+# A count with a cap stops here: a page of "health" costs an index walk of 21 entries, and
+# its exact count, reading all 66k matches at 100k members, would cost more than ten pages.
+COUNT_CAP = 10_000
+
+
+def search(
+    session: Session, query: Query, *, cursor: str | None, count: bool, count_cap: int | None = None
+) -> Page:
+    """One page of ``query`` after ``cursor``; with ``count``, the number of matches too,
+    exact, or at most ``count_cap`` (then ``total_capped`` says that more match)."""
     dialect = session.get_bind().dialect.name
-    where = filters(query, dialect)
     after = decode_cursor(query, cursor) if cursor else None
-    words = tokens(query.q or "")
-    few = _few_matches(session, words) if dialect == "sqlite" and words else None
-    if few is not None and not few:
+    ranked = query.near is None and query.kind == "member" and bool(tokens(query.q or ""))
+    where = [] if ranked else matching(session, query, dialect)
+    if where is None:
         return Page([], None, 0 if count else None)  # no entry has these words
-    if few is not None and query.near is None:
-        # Few matches: name them outright, so SQLite looks them up by rowid and sorts a
-        # handful, instead of walking an index of the whole kind to find them.
-        where = [*filters(replace(query, q=None), dialect), ENTRIES.c.pk.in_(sorted(few))]
-    if query.near is None and query.kind == "member" and words:
-        keys = _ranked_keys(session, query, dialect, after, few)
+    if ranked:
+        keys = _ranked_keys(session, query, dialect, after)
     else:
         keys = _ordered_keys(session, query, dialect, where, after)
     more = len(keys) > query.limit
     keys = keys[: query.limit]
     page_rows = _fetch(session, keys, with_distance=query.near is not None)
     next_cursor = encode_cursor(query, list(keys[-1][1:])) if more and keys else None
-    total = None
-    if count:
-        count_stmt = select(func.count()).select_from(ENTRIES).where(*where)
-        if query.near is not None:
-            count_stmt = count_stmt.where(ENTRIES.c.lat.is_not(None))
-            if query.within_km:
-                distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
-                count_stmt = _within(count_stmt, query.near, query.within_km, distance)
-        total = int(session.execute(count_stmt).scalar_one())
+    if not count:
+        return Page(page_rows, next_cursor, None)
+    total = _count(session, query, dialect, count_cap)
+    if count_cap is not None and total > count_cap:
+        return Page(page_rows, next_cursor, count_cap, total_capped=True)
     return Page(page_rows, next_cursor, total)
+
+
+def _count(session: Session, query: Query, dialect: str, cap: int | None) -> int:
+    """The matches, or ``cap + 1`` when there are more: a capped count reads at most that
+    many, checking entries as a walk does (``matching``), where an exact one reads every
+    match from the full-text index."""
+    where = matching(session, query, dialect, walk=cap is not None)
+    if where is None:
+        return 0
+    stmt = select(ENTRIES.c.pk).where(*where)
+    if query.near is not None:
+        stmt = stmt.where(ENTRIES.c.lat.is_not(None))
+        if query.within_km:
+            distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
+            stmt = _within(stmt, query.near, query.within_km, distance)
+    if cap is not None:
+        stmt = stmt.limit(cap + 1)
+    return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+
+
+def matching(
+    session: Session, query: Query, dialect: str, *, walk: bool = True
+) -> list[ColumnElement[bool]] | None:
+    """``filters`` as SQLite runs them fastest, or None when no entry has the words: few
+    full-text matches are named outright, so SQLite looks them up by rowid and sorts a
+    handful instead of walking an index of the whole kind; many are checked entry by entry
+    as a walk that stops after a page passes them (``_words_in_row``), instead of
+    materialising every match first. A count (``walk=False``) reads every match anyway,
+    and does so fastest from the full-text index. Shared with ``node.db.pins``."""
+    words = tokens(query.q or "")
+    if dialect != "sqlite" or not words:
+        return filters(query, dialect)
+    few = _few_matches(session, words)
+    if few is not None and not few:
+        return None
+    if few is None and not walk:
+        return filters(query, dialect)
+    plain = filters(replace(query, q=None), dialect)
+    return [*plain, ENTRIES.c.pk.in_(sorted(few)) if few else _words_in_row(words, None)]
 
 
 def _ordered_keys(
@@ -195,7 +236,12 @@ def _ordered_keys(
     if query.near is not None:
         distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
     rows: list[Any] = []
-    steps: tuple[float | None, ...] = (query.within_km,) if query.within_km else NEAR_STEPS_KM
+    steps: tuple[float | None, ...] = NEAR_STEPS_KM
+    if query.within_km:  # the same steps, up to the radius asked for
+        steps = (
+            *(r for r in NEAR_STEPS_KM if r is not None and r < query.within_km),
+            query.within_km,
+        )
     for radius in steps if distance is not None else (None,):
         stmt = select(ENTRIES.c.pk, *sort).where(*where)
         if distance is not None:
@@ -213,30 +259,24 @@ def _ordered_keys(
 
 
 def _ranked_keys(
-    session: Session, query: Query, dialect: str, after: list[Any] | None, few: set[int] | None
+    session: Session, query: Query, dialect: str, after: list[Any] | None
 ) -> list[Any]:
     """Full-text search, name matches first: each tier is walked in (sort_name, pk) order
     on its index, and the second tier runs only if the first leaves the page short. A common
-    word then costs one index walk, not a sort of every match."""
+    word then costs one index walk that stops after a page, not a sort of every match."""
     words = tokens(query.q or "")
     plain = filters(replace(query, q=None), dialect)
-    name_match = _match(words, dialect, name_only=True)
-    tiers: tuple[ColumnElement[bool], ColumnElement[bool]] = (
-        name_match,
-        and_(_match(words, dialect, name_only=False), ~name_match),
-    )
-    if few is not None:
-        names = few & _fts_ids(session, _fts_expr(words, name_only=True), limit=None)
-        tiers = (ENTRIES.c.pk.in_(sorted(names)), ENTRIES.c.pk.in_(sorted(few - names)))
-        empty = (not names, not few - names)
     keys: list[Any] = []
     for tier in (0, 1):
         if after is not None and after[0] > tier:
             continue
-        if few is not None and empty[tier]:
-            continue  # an empty IN list would still walk the whole index
-        stmt = select(ENTRIES.c.pk, literal(tier), ENTRIES.c.sort_name, ENTRIES.c.pk).where(*plain)
-        stmt = stmt.where(tiers[tier])
+        match = _tier_match(session, words, dialect, tier)
+        if match is None:
+            continue  # nothing in this tier (an empty IN list would still walk the index)
+        stmt = select(ENTRIES.c.pk, literal(tier), ENTRIES.c.sort_name, ENTRIES.c.pk)
+        # The kind as a literal too: the covering index of the walk is partial, members only,
+        # and SQLite uses a partial index only when the query states its condition.
+        stmt = stmt.where(*plain, ENTRIES.c.kind == literal_column("'member'"), match)
         if after is not None and after[0] == tier:
             stmt = stmt.where(
                 tuple_(ENTRIES.c.sort_name, ENTRIES.c.pk) > tuple_(after[1], after[2])
@@ -248,21 +288,58 @@ def _ranked_keys(
     return keys
 
 
-# Below this many full-text matches, a ranked search starts from the matches and sorts
-# them; at or above it, it walks the name index in order and stops after a page. SQLite
-# has no statistics on an FTS5 result and always picks the walk, which for a rare name
-# reads every entry of the kind (about 5 ms per tier at 100k members). The bound is where
-# the two cost about the same: 500 rowid lookups, or a walk to the 21st of 500 matches.
+def _tier_match(
+    session: Session, words: list[str], dialect: str, tier: int
+) -> ColumnElement[bool] | None:
+    """Which entries are in a tier (0: every word in the name; 1: the other matches), or
+    None when the tier is empty. On SQLite the full-text index says how many there are,
+    reading at most ``FEW_MATCHES``: fewer are named outright (rowid lookups, a small
+    sort); more means one entry in at most ``N / FEW_MATCHES`` is in the tier, so a walk
+    in name order checking each entry's words on the covering index ``entries_fts_walk``
+    (migration 0013) fills a page after a bounded number of entries, and no match set is
+    materialised. PostgreSQL chooses between its GIN index and the walk from statistics."""
+    if dialect != "sqlite":
+        name = _match(words, dialect, name_only=True)
+        return name if tier == 0 else and_(_match(words, dialect, name_only=False), ~name)
+    expr = _fts_expr(words, name_only=True)
+    if tier == 1:
+        expr = f"({_fts_expr(words, name_only=False)}) NOT ({expr})"
+    ids = _fts_ids(session, expr, limit=FEW_MATCHES)
+    if not ids:
+        return None
+    return ENTRIES.c.pk.in_(sorted(ids)) if len(ids) < FEW_MATCHES else _words_in_row(words, tier)
+
+
+def _words_in_row(words: list[str], tier: int | None) -> ColumnElement[bool]:
+    """SQLite's full-text match checked on one entry's own columns: every word begins a
+    word of the name (tier 0), of the name or the other text (None), or of those but not
+    all in the name (tier 1). ``name_tokens`` and ``search_text`` are folded words joined
+    by single spaces (``node.db.text.index_text``), so a word begins one exactly where
+    ``' ' + word`` occurs in ``' ' + column``; a word is ``[^\\W_]+``, plain to ``instr``."""
+
+    def starts_word(col: Any, word: str) -> ColumnElement[bool]:
+        return func.instr(literal(" ").concat(col), " " + word) > 0
+
+    name, other = ENTRIES.c.name_tokens, ENTRIES.c.search_text
+    in_name = and_(*(starts_word(name, w) for w in words))
+    anywhere = and_(*(or_(starts_word(name, w), starts_word(other, w)) for w in words))
+    if tier == 0:
+        return in_name
+    return anywhere if tier is None else and_(anywhere, ~in_name)
+
+
+# Below this many full-text matches (of a query, or of one tier of a ranked one), a search
+# starts from the matches and sorts them; at or above it, it walks its order and stops
+# after a page. SQLite has no statistics on an FTS5 result and would always pick the walk,
+# which for a rare word reads every entry of the kind. At this bound the walk meets a match
+# in every N / 500 entries (200 at 100k), a page in a few thousand index entries, about as
+# costly as 500 rowid lookups.
 FEW_MATCHES = 500
 
 
-def _fts_ids(session: Session, expr: str, *, limit: int | None) -> set[int]:
-    sql = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH :expr"
-    params: dict[str, Any] = {"expr": expr}
-    if limit is not None:
-        sql += " LIMIT :limit"
-        params["limit"] = limit
-    return {int(r) for r in session.execute(text(sql), params).scalars()}
+def _fts_ids(session: Session, expr: str, *, limit: int) -> set[int]:
+    sql = text("SELECT rowid FROM entries_fts WHERE entries_fts MATCH :expr LIMIT :limit")
+    return {int(r) for r in session.execute(sql, {"expr": expr, "limit": limit}).scalars()}
 
 
 def _few_matches(session: Session, words: list[str]) -> set[int] | None:

@@ -71,6 +71,8 @@ class Entry(SQLModel, table=True):
         Index("ix_entries_kind_sort", "kind", "sort_name", "pk"),
         Index("ix_entries_kind_start", "kind", "starts_at", "pk"),
         Index("ix_entries_kind_geo", "kind", "lat", "lon"),
+        # SQLite also has ``entries_fts_walk`` (members' name order with their words, for a
+        # bounded text search): dialect-specific DDL in migration 0013, like the FTS5 table.
     )
 
     pk: int | None = Field(default=None, primary_key=True)
