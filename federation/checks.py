@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
-from federation.canonical import b64url_decode, canonical_bytes, sha256_tag
+from federation.canonical import b64url_decode, canonical_bytes, loads, sha256_tag
 from federation.errors import (
     BadSignature,
     BodyMismatch,
@@ -90,6 +90,35 @@ def verify(candidate: Candidate) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A page's verdict in plain, picklable values: the canonical header and body bytes of
+    each record that passed every check, in page order (a prefix of the page), and the
+    (reason, detail) of the record right after them if that one failed."""
+
+    passed: list[tuple[bytes, bytes | None]]
+    failure: tuple[str, str] | None = None
+
+
+def check_page(
+    records: Sequence[Any], trust: Trust, origin: str, pool: Executor | None = None
+) -> Checked:
+    """:func:`verified`, as a :class:`Checked` (what a worker process sends back)."""
+    candidates, failure = verified(records, trust, origin, pool)
+    return Checked(
+        [(c.header_bytes, c.body_bytes) for c in candidates],
+        None if failure is None else (reason_of(failure[1]), str(failure[1])),
+    )
+
+
+def check_page_bytes(body: bytes, trust: Trust, origin: str) -> Checked:
+    """:func:`check_page` of a records response as received (``{"records": [...]}``),
+    parsed the way the sync client parses it. What a verify worker process runs: it
+    imports only ``federation`` and ``schemas``."""
+    data: Any = loads(body)
+    return check_page(data["records"], trust, origin)
+
+
 def reason_of(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "malformed"
@@ -109,7 +138,8 @@ def _verify_quietly(candidate: Candidate) -> BadSignature | None:
 def verified(
     records: Sequence[Any], trust: Trust, origin: str, pool: Executor | None
 ) -> tuple[list[Candidate], tuple[Any, Exception] | None]:
-    """Check a page in order; return the candidates before the first failure and it.
+    """Check a page in order; return the candidates before the first failure and it. The
+    failed record, if any, is the one right after the candidates returned.
 
     With a pool, each signature check is submitted as soon as its record is prepared, so
     the pool verifies (outside the GIL) while this thread prepares the next records.

@@ -8,8 +8,10 @@ data) is one error naming the expected columns, and nothing is imported.
 Each row carries a stable external ``key``; the record id is a UUIDv5 of (node, kind, key),
 so importing the same file twice finds the same records and, where nothing changed, writes
 nothing. A bad row is reported with its line number, field and reason, and the good rows are
-kept: rows are committed in batches, and a batch that fails as a whole is retried row by row
-to isolate the culprit.
+kept: rows are committed in batches (each one transaction: a killed import leaves whole
+batches only, and re-running it finishes the job), an event whose organizer is unknown is
+set aside before its batch is signed, and a batch that fails as a whole is retried row by
+row to isolate the culprit.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from federation.errors import HealthnetError
 from federation.keys import SigningKey
 from node import sheets
-from node.db.imports import known_members
+from node.db.imports import known_members_batched
 from node.db.session import Engine, Session, writer
 from node.db.setup import refresh_statistics
 from node.errors import InvalidInput
@@ -37,7 +39,7 @@ from schemas.event import EventBody
 from schemas.member import MemberBody
 
 NAMESPACE = uuid.UUID("8d6f1f2e-52a4-4d0c-9c8e-7f1b2a3c4d5e")
-BATCH = 500
+BATCH = 1000
 LIST_SEP = ";"
 
 # The columns csv_member and csv_event read: the one list, for them and the header check.
@@ -364,15 +366,17 @@ def _commit(
     origin: str,
     clock: Callable[[], datetime],
 ) -> None:
-    drafts = [Draft(kind, record_id(origin, kind, p.key), Mode.UPSERT, p.body) for p in batch]
     with Session(writer(engine)) as session:
+        unknown: list[RowError] = []
         if kind == "event":
-            _check_organizers(session, batch)
+            batch, unknown = _check_organizers(session, batch)
+        drafts = [Draft(kind, record_id(origin, kind, p.key), Mode.UPSERT, p.body) for p in batch]
         try:
             outcomes = publish(session, key=key, origin=origin, drafts=drafts, now=clock())
         except HealthnetError as exc:
             raise _RowFailed("key", str(exc)) from exc
         session.commit()
+    report.errors.extend(unknown)
     for outcome in outcomes:
         if not outcome.changed:
             report.unchanged += 1
@@ -382,13 +386,18 @@ def _commit(
             report.updated += 1
 
 
-def _check_organizers(session: Session, batch: list[Parsed]) -> None:
+def _check_organizers(session: Session, batch: list[Parsed]) -> tuple[list[Parsed], list[RowError]]:
+    """The rows whose organizer is in the directory, and an error for each other row: an
+    event must name a member that exists, and its batch-mates are not held up by it."""
     wanted = {p.body["organizer"] for p in batch if p.body.get("organizer")}
     if not wanted:
-        return
-    found = known_members(session, record_ids=wanted)
+        return batch, []
+    found = known_members_batched(session, record_ids=wanted)
+    kept: list[Parsed] = []
+    errors: list[RowError] = []
     for p in batch:
         if p.body.get("organizer") and p.body["organizer"] not in found:
-            if len(batch) == 1:
-                raise _RowFailed("organizer", "no such member in the directory")
-            raise _RowFailed("organizer", "batch has an unknown organizer")
+            errors.append(RowError(p.line, "organizer", "no such member in the directory"))
+        else:
+            kept.append(p)
+    return kept, errors

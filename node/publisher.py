@@ -7,6 +7,7 @@ clock (``now``) and commits; a raised error means nothing was written.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,17 +73,22 @@ def publish(
         rid, owner = next(iter(foreign.items()))
         raise Conflict(f"id {rid} belongs to origin {owner}; only it can change that record")
     held = store.current_versions(session, origin=origin, record_ids=ids)
+    # A body is hashed here only when something compares it: a record held already, or an
+    # id that comes again later in these drafts. A new record's body is canonicalised once,
+    # by the seal (a bulk import is almost all new records).
+    repeated = {rid for rid, n in Counter(ids).items() if n > 1}
     outcomes: list[Outcome] = []
     to_sign: list[tuple[Outcome, int]] = []
     for draft in drafts:
         cur = held.get(draft.record_id)
         outcome = Outcome(draft, previous_version=cur.version if cur else None)
         outcomes.append(outcome)
-        version = decide(draft, cur)
+        compared = cur is not None or draft.record_id in repeated
+        new_hash = signing.body_hash(draft.body) if compared and draft.body is not None else None
+        version = decide(draft, cur, body_hash=new_hash)
         if version is None:
             continue
         to_sign.append((outcome, version))
-        new_hash = None if draft.body is None else signing.body_hash(draft.body)
         held[draft.record_id] = store.Current(draft.kind, version, draft.body is None, new_hash)
     if not to_sign:
         return outcomes
@@ -118,8 +124,9 @@ def publish(
     return outcomes
 
 
-def decide(draft: Draft, cur: store.Current | None) -> int | None:
-    """The version a draft would issue, ``None`` for "nothing to do", or raise. Pure."""
+def decide(draft: Draft, cur: store.Current | None, *, body_hash: str | None = None) -> int | None:
+    """The version a draft would issue, ``None`` for "nothing to do", or raise. Pure.
+    ``body_hash`` is the draft body's, when the caller has it already."""
     if cur is not None and cur.kind != draft.kind:
         if draft.mode in (Mode.CREATE, Mode.UPSERT):
             raise Conflict(f"id {draft.record_id} is already used by a {cur.kind}")
@@ -136,7 +143,7 @@ def decide(draft: Draft, cur: store.Current | None) -> int | None:
         if (
             not cur.deleted
             and draft.body is not None
-            and cur.body_hash == signing.body_hash(draft.body)
+            and cur.body_hash == (body_hash or signing.body_hash(draft.body))
         ):
             return None  # same content: re-importing a file changes nothing
         return cur.version + 1

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
 
 from federation import digest
 from federation.canonical import canonical_bytes, sha256_tag
+from node.db import bulk
 from node.db.batches import chunks
 from node.db.projection import project
 from node.db.tables import ENTRIES, RECORDS, SEQUENCES, TAGS, OriginSequence
@@ -35,6 +36,10 @@ class Prepared:
 
 
 Storable = dict[str, Any] | Prepared
+
+RECORD_COLUMNS = ("origin", "seq", "record_id", "kind", "version", "issued_at", "deleted",
+                  "current", "header", "sig", "body", "received_at")  # fmt: skip
+VALUE = "_value"  # a row dict's parsed body, beside its canonical text
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,7 @@ def apply(
     if not envelopes and not history:
         return
     record_rows: list[dict[str, Any]] = []
-    superseded: list[dict[str, Any]] = []
+    superseded: list[tuple[str, str]] = []
     latest: dict[str, dict[str, Any]] = {}
     for env in envelopes:
         row = _row(env, received_at=received_at, current=True)
@@ -137,7 +142,7 @@ def apply(
             latest[key]["body"] = None
             latest[key]["current"] = False
         else:
-            superseded.append({"o": row["origin"], "r": row["record_id"]})
+            superseded.append((row["origin"], row["record_id"]))
         latest[key] = row
         record_rows.append(row)
     record_rows.extend(_row(env, received_at=received_at, current=False) for env in history)
@@ -145,15 +150,16 @@ def apply(
     if superseded:
         # The previous current version becomes a stub: header and signature stay (they
         # prove the sequence number was used), the content goes.
-        session.execute(
-            update(RECORDS)
-            .where(and_(RECORDS.c.origin == bindparam("o"), RECORDS.c.record_id == bindparam("r")))
-            .where(RECORDS.c.current.is_(True))
-            .values(current=False, body=None),
-            superseded,
+        bulk.update(
+            session,
+            RECORDS,
+            where=("origin", "record_id"),
+            rows=superseded,
+            fixed_sets={"current": "FALSE", "body": "NULL"},
+            fixed_where={"current": "TRUE"},
         )
     record_rows.sort(key=lambda r: (r["origin"], r["seq"]))
-    session.execute(insert(RECORDS), record_rows)
+    bulk.insert(session, RECORDS, record_rows, RECORD_COLUMNS)
     _summarise(session, record_rows)
     if latest:
         _project(session, list(latest.values()), received_at=received_at)
@@ -227,6 +233,8 @@ def _row(item: Storable, *, received_at: str, current: bool) -> dict[str, Any]:
         "sig": env["sig"],
         "body": None if body is None or not current else body_text,
         "received_at": received_at,
+        # The body as a value, for the projection (never written: not a column).
+        VALUE: None if body is None or not current else body,
     }
 
 
@@ -260,15 +268,7 @@ def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) -> None:
-    ids = [r["record_id"] for r in rows]
-    existing: dict[str, int] = {}
-    for chunk in chunks(ids):
-        for rid, pk in session.execute(
-            select(ENTRIES.c.record_id, ENTRIES.c.pk).where(
-                ENTRIES.c.record_id.in_(chunk)
-            )
-        ):
-            existing[rid] = pk
+    existing = _entry_pks(session, [r["record_id"] for r in rows])
     gone = [existing[r["record_id"]] for r in rows if r["deleted"] and r["record_id"] in existing]
     for chunk in chunks(gone):
         session.execute(delete(TAGS).where(TAGS.c.entry_pk.in_(chunk)))
@@ -277,11 +277,12 @@ def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) 
     inserts: list[dict[str, Any]] = []
     insert_tags: list[list[tuple[str, str]]] = []
     updates: list[dict[str, Any]] = []
-    tag_rows: list[dict[str, Any]] = []
+    tag_rows: list[tuple[int, str, str]] = []
     for r in rows:
         if r["deleted"] or r["body"] is None or r["kind"] not in ("member", "event"):
             continue
-        proj = project(r["kind"], json.loads(r["body"]))
+        value = r.get(VALUE)
+        proj = project(r["kind"], json.loads(r["body"]) if value is None else value)
         values = {
             **proj.columns,
             "record_id": r["record_id"],
@@ -298,21 +299,31 @@ def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) 
             insert_tags.append(proj.tags)
         else:
             updates.append({**values, "_pk": pk})
-            tag_rows.extend({"entry_pk": pk, "tag": t, "value": v} for t, v in proj.tags)
+            tag_rows.extend((pk, t, v) for t, v in proj.tags)
 
     if updates:
         session.execute(delete(TAGS).where(TAGS.c.entry_pk.in_([u["_pk"] for u in updates])))
         # executemany UPDATE: SET columns come from the parameter dicts' keys.
         session.execute(update(ENTRIES).where(ENTRIES.c.pk == bindparam("_pk")), updates)
     if inserts:
-        # RETURNING without sort_by_parameter_order: SQLAlchemy then sends one multi-row
-        # INSERT instead of one statement per row; tags are matched by record id instead.
-        result = session.execute(
-            insert(ENTRIES).returning(ENTRIES.c.record_id, ENTRIES.c.pk), inserts
+        # Multi-row statements (see bulk.insert_values: the full-text trigger's cost);
+        # tags are matched to the new pks by record id.
+        pks = dict(
+            bulk.insert_values(
+                session, ENTRIES, inserts, tuple(inserts[0]), returning=("record_id", "pk")
+            )
         )
-        pks = {row[0]: row[1] for row in result}
         for values, tags in zip(inserts, insert_tags, strict=True):
             pk = pks[values["record_id"]]
-            tag_rows.extend({"entry_pk": pk, "tag": t, "value": v} for t, v in tags)
-    if tag_rows:
-        session.execute(insert(TAGS), tag_rows)
+            tag_rows.extend((pk, t, v) for t, v in tags)
+    bulk.insert_tuples(session, TAGS, ("entry_pk", "tag", "value"), tag_rows)
+
+
+def _entry_pks(session: Session, record_ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in chunks(record_ids):
+        for rid, pk in session.execute(
+            select(ENTRIES.c.record_id, ENTRIES.c.pk).where(ENTRIES.c.record_id.in_(chunk))
+        ):
+            found[rid] = pk
+    return found

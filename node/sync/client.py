@@ -38,6 +38,9 @@ class PeerClient:
         self.deadline = deadline
 
     async def _get(self, peer: str, url: str, params: dict[str, Any] | None = None) -> Any:
+        return _parse_json(await self._get_bytes(peer, url, params), peer, url)
+
+    async def _get_bytes(self, peer: str, url: str, params: dict[str, Any] | None = None) -> bytes:
         try:
             async with asyncio.timeout(self.deadline):
                 return await self._read(peer, url, params)
@@ -46,7 +49,7 @@ class PeerClient:
                 f"GET {url}: no complete answer within {self.deadline:.0f} s", peer=peer
             ) from exc
 
-    async def _read(self, peer: str, url: str, params: dict[str, Any] | None) -> Any:
+    async def _read(self, peer: str, url: str, params: dict[str, Any] | None) -> bytes:
         try:
             async with self.http.stream("GET", url, params=params) as response:
                 if response.status_code != 200:
@@ -62,11 +65,7 @@ class PeerClient:
                     chunks.append(chunk)
         except httpx.TransportError as exc:
             raise PeerUnreachable(f"GET {url}: {type(exc).__name__}: {exc}", peer=peer) from exc
-        try:
-            # I-JSON: duplicate member names are refused (PROTOCOL.md 1.1), not last-wins.
-            return loads(b"".join(chunks))
-        except (WireFormatError, UnicodeDecodeError) as exc:
-            raise PeerBadResponse(f"GET {url}: not I-JSON: {exc}", peer=peer) from exc
+        return b"".join(chunks)
 
     def _parse(self, model: type[T], data: Any, peer: str, what: str) -> T:
         try:
@@ -83,12 +82,21 @@ class PeerClient:
     async def records(
         self, peer: str, base: str, *, origin: str, after: int, limit: int
     ) -> RecordPage:
+        page, _ = await self.records_with_body(peer, base, origin=origin, after=after, limit=limit)
+        return page
+
+    async def records_with_body(
+        self, peer: str, base: str, *, origin: str, after: int, limit: int
+    ) -> tuple[RecordPage, bytes]:
+        """A page and the response bytes it was parsed from (``node.sync.verifier_pool``
+        checks the records in another process, from these bytes)."""
         params = {"origin": origin, "after": after, "limit": limit}
-        data = await self._get(peer, f"{base}/federation/records", params)
-        page = self._parse(RecordPage, data, peer, "records")
+        url = f"{base}/federation/records"
+        body = await self._get_bytes(peer, url, params)
+        page = self._parse(RecordPage, _parse_json(body, peer, url), peer, "records")
         if page.origin != origin or page.after != after:
             raise PeerBadResponse("records: the page is not the one asked for", peer=peer)
-        return page
+        return page, body
 
     async def roster(self, peer: str, base: str) -> dict[str, Any]:
         data = await self._get(peer, f"{base}/federation/roster")
@@ -111,3 +119,11 @@ class PeerClient:
             raise PeerUnreachable(f"nudge: {type(exc).__name__}", peer=peer) from exc
         if response.status_code >= 400:
             raise PeerBadResponse(f"nudge answered {response.status_code}", peer=peer)
+
+
+def _parse_json(body: bytes, peer: str, url: str) -> Any:
+    try:
+        # I-JSON: duplicate member names are refused (PROTOCOL.md 1.1), not last-wins.
+        return loads(body)
+    except (WireFormatError, UnicodeDecodeError) as exc:
+        raise PeerBadResponse(f"GET {url}: not I-JSON: {exc}", peer=peer) from exc

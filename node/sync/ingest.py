@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from federation.canonical import sha256_tag
-from federation.checks import Candidate, reason_of, verified
+from federation.checks import Checked, check_page
 from federation.merge import Tip, Verdict, merge
 from federation.trust import Trust
 from node.db import log, quarantine, store
@@ -40,6 +40,20 @@ class PageResult:
     roster_changed: bool = False
 
 
+@dataclass(frozen=True)
+class _Passed:
+    """A record of the page that passed every check, with the canonical bytes checked."""
+
+    raw: dict[str, Any]
+    header_bytes: bytes
+    body_bytes: bytes | None
+
+    @property
+    def header(self) -> dict[str, Any]:
+        header: dict[str, Any] = self.raw["record"]
+        return header
+
+
 def ingest_page(
     session: Session,
     *,
@@ -50,18 +64,27 @@ def ingest_page(
     now: str,
     on_reject: Callable[[str], None] = lambda reason: None,
     pool: Executor | None = None,
+    checked: Checked | None = None,
 ) -> PageResult:
     """Verify and apply one page. The caller commits (records, tip and quarantine at once).
 
     ``pool`` runs the signature checks alongside the rest (None: in this thread).
+    ``checked`` is the verdict on exactly these records under ``trust``, when it was
+    computed already (``node.sync.verifier_pool``, in another process); else it is
+    computed here.
     """
     result = PageResult()
     tip = log.tip(session, origin=origin)
-    candidates, failure = verified(records, trust, origin, pool)
+    if checked is None:
+        checked = check_page(records, trust, origin, pool)
+    candidates = [
+        _Passed(raw, header_bytes, body_bytes)
+        for raw, (header_bytes, body_bytes) in zip(records, checked.passed, strict=False)
+    ]
     held = log.holdings(session, origin=origin, record_ids=(c.header["id"] for c in candidates))
     current: list[store.Prepared] = []
     history: list[store.Prepared] = []
-    fills: list[Candidate] = []
+    fills: list[_Passed] = []
     stop: tuple[Any, str, str, str | None] | None = None
     for candidate in candidates:
         header, body = candidate.header, candidate.raw["body"]
@@ -118,9 +141,9 @@ def ingest_page(
             if verdict is Verdict.STUB:
                 result.withheld.append(header["seq"])
         tip = Tip(header["seq"], incoming)
-    if stop is None and failure is not None:
-        raw, exc = failure
-        stop = (raw, reason_of(exc), str(exc), None)
+    if stop is None and checked.failure is not None:
+        reason, detail = checked.failure
+        stop = (records[len(checked.passed)], reason, detail, None)
     if stop is not None:
         raw, reason, detail, evidence = stop
         quarantine.add(
@@ -135,7 +158,7 @@ def ingest_page(
     return result
 
 
-def _fill(session: Session, origin: str, candidates: list[Candidate], *, received_at: str) -> int:
+def _fill(session: Session, origin: str, candidates: list[_Passed], *, received_at: str) -> int:
     """Bodies for stubs that were withheld: a full copy of a header already held as a stub
     (from an honest peer) restores the record if that stub is still its newest version."""
     restored = [

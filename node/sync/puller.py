@@ -22,19 +22,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from federation.checks import Checked
 from federation.errors import HealthnetError, PeerBadResponse, PeerError
 from federation.pinning import accept_hub_roster
 from federation.trust import Trust
 from node.db import log, store
 from node.db.session import Engine, Session, writer
 from node.settings import NodeSettings
+from node.sync import verifier_pool
 from node.sync.client import PeerClient
 from node.sync.ingest import PageResult, ingest_page
 from node.sync.locks import Locks, acquire
@@ -42,7 +44,7 @@ from node.sync.peerbook import PeerBook
 from node.sync.trustbook import TrustBook
 from schemas.instants import format_utc
 from schemas.roster import RosterNode
-from schemas.sync import Heads
+from schemas.sync import Heads, RecordPage
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ PARALLEL_PULLS = 4
 
 PageHook = Callable[[str, PageResult], None]
 RejectHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A page, and its check on the process pool when one was started (under ``trust``)."""
+
+    page: RecordPage
+    checking: asyncio.Future[Checked] | None = None
+    trust: Trust | None = None
 
 
 @dataclass
@@ -86,6 +97,7 @@ class Puller:
         on_page: PageHook = lambda origin, result: None,
         on_reject: RejectHook = lambda reason: None,
         locks: Locks,
+        far_behind: int = verifier_pool.FAR_BEHIND,
     ) -> None:
         self.engine = engine
         self.locks = locks
@@ -101,6 +113,10 @@ class Puller:
         # Ed25519 verification releases the GIL: two threads verify a page about 1.7x as
         # fast on a 2-core machine. Made on first use, so an idle node holds no threads.
         self._pool: ThreadPoolExecutor | None = None
+        # Worker processes for pulls far behind (node.sync.verifier_pool), made on first use.
+        self._processes: ProcessPoolExecutor | None = None
+        self._processes_failed = False
+        self.far_behind = far_behind
         self._background: set[asyncio.Future[PullResult]] = set()
 
     def _verifier_pool(self) -> ThreadPoolExecutor:
@@ -112,6 +128,7 @@ class Puller:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
+        self._drop_process_pool()
 
     async def bootstrap(self) -> None:
         """A regional node without a roster fetches the hub's current one from the hub URL
@@ -230,26 +247,33 @@ class Puller:
         is requested while the current one is verified and stored (it starts after the
         current page's last seq); if the current page stops short, it is dropped."""
         mine = await asyncio.to_thread(self._tip, origin)
-        ahead: asyncio.Task[Any] | None = None
+        # Far behind (a new origin, a resync): pages are checked in worker processes, the
+        # next one while this thread stores the current one (node.sync.verifier_pool).
+        far = their_last - mine >= self.far_behind and not self._processes_failed
+        ahead: asyncio.Task[_Fetched] | None = None
         try:
             for _ in range(self.settings.sync_max_pages):
                 trust = self.trust.current
                 if trust is None or origin not in trust.nodes or mine >= their_last:
                     return  # caught up, or an origin we do not (yet) trust
                 if ahead is not None:
-                    page = await ahead
+                    fetched = await ahead
                     ahead = None
-                    if page.after != mine:
+                    if fetched.page.after != mine:
                         continue  # prefetched from a tip we did not reach; ask again
                 else:
-                    page = await self._fetch(peer, origin, mine)
+                    fetched = await self._fetch(peer, origin, mine, check=trust if far else None)
+                page = fetched.page
                 if not page.records:
                     return
                 last = _last_seq(page.records)
                 if last is not None and mine < last < their_last:
-                    ahead = asyncio.ensure_future(self._fetch(peer, origin, last))
+                    ahead = asyncio.ensure_future(
+                        self._fetch(peer, origin, last, check=trust if far else None)
+                    )
+                checked = await self._checked(fetched, trust)
                 applied = await asyncio.to_thread(
-                    self._apply, peer.node_id, origin, page.records, trust
+                    self._apply, peer.node_id, origin, page.records, trust, checked
                 )
                 result.applied += applied.applied
                 result.rejected += sum(applied.rejected.values())
@@ -265,13 +289,57 @@ class Puller:
         finally:
             if ahead is not None:
                 ahead.cancel()
-                if ahead.done() and not ahead.cancelled():
-                    ahead.exception()  # retrieved, so it is not reported as lost
+                # exception() marks an error retrieved, so it is not reported as lost
+                if ahead.done() and not ahead.cancelled() and ahead.exception() is None:
+                    unused = ahead.result().checking  # a page checked for nothing
+                    if unused is not None:
+                        unused.cancel()
 
-    async def _fetch(self, peer: RosterNode, origin: str, after: int) -> Any:
-        return await self.client.records(
+    async def _fetch(
+        self, peer: RosterNode, origin: str, after: int, *, check: Trust | None = None
+    ) -> _Fetched:
+        """A page; with ``check``, its records' check is started on the process pool as
+        soon as the bytes are in."""
+        page, body = await self.client.records_with_body(
             peer.node_id, peer.url, origin=origin, after=after, limit=self.settings.sync_page_size
         )
+        checking = None
+        if check is not None and page.records and not self._processes_failed:
+            try:
+                future = verifier_pool.submit(self._process_pool(), body, check, origin)
+            except (BrokenExecutor, RuntimeError, OSError) as exc:
+                self._pool_failed(exc)
+            else:
+                checking = asyncio.wrap_future(future)
+        return _Fetched(page, checking, check)
+
+    async def _checked(self, fetched: _Fetched, trust: Trust) -> Checked | None:
+        """The pool's verdict on a page, if it was checked there under the roster still in
+        force (a roster record in the page before changes the keys: then None, and
+        ``ingest_page`` checks the page again itself)."""
+        if fetched.checking is None:
+            return None
+        try:
+            checked = await fetched.checking
+        except (BrokenExecutor, OSError) as exc:
+            self._pool_failed(exc)
+            return None
+        return checked if fetched.trust == trust else None
+
+    def _pool_failed(self, exc: Exception) -> None:
+        logger.warning("verify processes failed (%s); checking pages inline", exc)
+        self._drop_process_pool()
+        self._processes_failed = True  # not again: ingest_page can always check inline
+
+    def _process_pool(self) -> Executor:
+        if self._processes is None:
+            self._processes = verifier_pool.make_pool()
+        return self._processes
+
+    def _drop_process_pool(self) -> None:
+        if self._processes is not None:
+            self._processes.shutdown(wait=False, cancel_futures=True)
+            self._processes = None
 
     async def _refetch_withheld(self, peer: RosterNode, heads: Heads) -> None:
         """Ask this peer again for seqs that another relay served without their body."""
@@ -301,7 +369,14 @@ class Puller:
         with Session(self.engine) as session:
             return log.tip(session, origin=origin).seq
 
-    def _apply(self, peer: str, origin: str, records: Sequence[Any], trust: Trust) -> PageResult:
+    def _apply(
+        self,
+        peer: str,
+        origin: str,
+        records: Sequence[Any],
+        trust: Trust,
+        checked: Checked | None = None,
+    ) -> PageResult:
         with Session(writer(self.engine)) as session:
             result = ingest_page(
                 session,
@@ -311,7 +386,8 @@ class Puller:
                 peer=peer,
                 now=format_utc(self.clock()),
                 on_reject=self.on_reject,
-                pool=self._verifier_pool(),
+                pool=None if checked is not None else self._verifier_pool(),
+                checked=checked,
             )
             session.commit()
         return result
