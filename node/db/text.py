@@ -15,6 +15,10 @@ MAX_QUERY_TOKENS = 8
 
 
 def fold(text: str) -> str:
+    if text.isascii():
+        # NFKD leaves ASCII as it is and it has no combining marks; casefold is lower():
+        # the same result, at a fifth of the cost, for most of what an import indexes.
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return stripped.casefold()
