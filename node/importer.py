@@ -58,6 +58,9 @@ EVENT_COLUMNS = (*EVENT_TEXT, "topics", "organizer_key", *(f"venue_{k}" for k in
 COLUMNS = {"member": MEMBER_COLUMNS, "event": EVENT_COLUMNS}
 
 
+# The operator's own file, not an upload (those are bounded when they arrive): see sheets.
+FILE_LIMIT = sheets.MAX_FILE_BYTES
+
 def record_id(origin: str, kind: str, key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{origin}/{kind}/{key}"))
 
@@ -166,9 +169,9 @@ def read_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | Inv
     try:
         data = path.read_bytes()
         if sheets.is_json_lines(path.name):
-            yield from _json_lines(sheets.decode(data, name=path.name))
+            yield from _json_lines(sheets.decode(data, name=path.name, limit=FILE_LIMIT))
             return
-        sheet = sheets.read(data, name=path.name)
+        sheet = sheets.read(data, name=path.name, limit=FILE_LIMIT)
     except InvalidInput as exc:
         yield 1, exc
         return
@@ -227,11 +230,12 @@ def detect_kind(path: Path) -> str:
         data = path.read_bytes()
         if sheets.is_json_lines(path.name):
             # The first line that parses decides; a broken one is reported later.
-            for _, raw in _json_lines(sheets.decode(data, name=path.name)):
+            for _, raw in _json_lines(sheets.decode(data, name=path.name, limit=FILE_LIMIT)):
                 if isinstance(raw, dict):
                     return "event" if "title" in raw else "member"
             return "member"
-        return "event" if "title" in sheets.read(data, name=path.name).columns else "member"
+        columns = sheets.read(data, name=path.name, limit=FILE_LIMIT).columns
+        return "event" if "title" in columns else "member"
     except InvalidInput:
         return "member"  # read_rows reports what is wrong with the file
 
@@ -243,9 +247,9 @@ def row_count(path: Path) -> int:
     try:
         data = path.read_bytes()
         if sheets.is_json_lines(path.name):
-            text = sheets.decode(data, name=path.name)
+            text = sheets.decode(data, name=path.name, limit=FILE_LIMIT)
             return sum(1 for line in io.StringIO(text, newline=None) if line.strip())
-        return len(sheets.read(data, name=path.name).rows)
+        return len(sheets.read(data, name=path.name, limit=FILE_LIMIT).rows)
     except InvalidInput:
         return 0
 

@@ -305,3 +305,23 @@ def test_kind_and_row_count_read_the_file_as_the_import_does(tmp_path: Path) -> 
         "member",
         0,
     )
+
+
+def test_a_file_on_disk_may_be_larger_than_an_upload(tmp_path: Path) -> None:
+    """`healthnet import` reads the operator's own file: a region's directory in one CSV
+    can be far over the console's 20 MB upload limit (1M members is about 400 MB)."""
+    from node.importer import FILE_LIMIT, read_rows
+
+    path = tmp_path / "big.csv"
+    filler = "x" * 200
+    count = sheets.MAX_BYTES // 220 + 10
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("key,name,kind,region,country,description\n")
+        fh.writelines(f"k{n},Clinic {n},hospital,europe,NL,{filler}\n" for n in range(count))
+    assert path.stat().st_size > sheets.MAX_BYTES
+    rows = list(read_rows(path, "member"))
+    assert len(rows) == count and all(isinstance(r, dict) for _, r in rows)
+    assert rows[-1] == (count + 1, rows[-1][1]) and rows[-1][1]["name"] == f"Clinic {count - 1}"
+    assert FILE_LIMIT > 20 * sheets.MAX_BYTES
+    with pytest.raises(InvalidInput, match="the limit is 1,000"):
+        sheets.read(b"x" * 1001, name="big.csv", limit=1000)
