@@ -30,6 +30,7 @@ from node.problems import install
 from node.runtime import Runtime, utc_now
 from node.settings import NodeSettings
 from node.sync import build as build_sync
+from node.sync import peer_http as sync_http
 from node.sync.leader import Scheduling
 from node.web import apidocs, pages, world
 from node.web.console import admin as console_admin
@@ -63,7 +64,7 @@ def create_app(
     runtime = Runtime(settings=settings, engine=engine, key=key, clock=clock)
     metrics = Metrics()
     own_client = http is None
-    peer_http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+    peer_http = http or sync_http(settings, timeout=httpx.Timeout(10.0, connect=3.0))
     sync = build_sync(
         engine=engine,
         settings=settings,

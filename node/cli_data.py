@@ -152,28 +152,43 @@ def export(
         typer.Option("--output", "-o", metavar="FILE", help="Default: standard output."),
     ] = None,
 ) -> None:
-    """Write every signed record held, as JSONL.
+    """Write every signed record held, as JSONL, then the checkpoint cosignatures.
 
     Records come in origin and sequence order, each as its signed envelope, so that
-    `healthnet verify` (or anyone with the origins' keys) can check them offline.
+    `healthnet verify` (or anyone with the origins' keys) can check them offline. The
+    cosignatures at the end (this node's, signed now, and every other witness's held)
+    let `healthnet verify --hub-key` say how many nodes saw each origin's log.
     """
+    import json
+
+    from node import checkpoints, roster
     from node.db import exports
     from node.db.engine import make_engine
     from node.db.session import Session
+    from node.home import load_key
+    from node.runtime import utc_now
 
     settings = console.settings(home)
     engine = make_engine(settings.db_url)
     sink = output.open("w", encoding="utf-8") if output else sys.stdout
-    count = 0
+    count = cosigned = 0
     try:
         with Session(engine) as session:
             for line in exports.envelopes(session):
                 sink.write(line + "\n")
                 count += 1
+            trust = roster.load_trust(session, settings)
+            statements = checkpoints.served(
+                session, me=settings.node_id, key=load_key(settings), now=utc_now(), trust=trust
+            )
+        for statement in statements:
+            sink.write(json.dumps(statement, separators=(",", ":")) + "\n")
+            cosigned += 1
     finally:
+        engine.dispose()
         if output:
             sink.close()
-    console.err.print(f"exported {count} records")
+    console.err.print(f"exported {count} records and {cosigned} checkpoint cosignatures")
 
 
 def verify(
@@ -181,33 +196,63 @@ def verify(
         Path, typer.Argument(metavar="FILE", help="An export (JSONL).", show_default=False)
     ],
     key: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             metavar="[ID=]KEY",
             help=f"An origin's public key, {KEY_HELP}; the key id is ed25519:1 unless given."
             " Repeat for more keys.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    hub_key: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KEY",
+            help="The hub's public key instead: the roster in the file (signed by it) gives"
+            " every origin's keys, and the checkpoint cosignatures are checked too.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check an export's signatures offline.
 
     Every record that fails is named, with the reason; the exit status is 1 if any did.
+    With --hub-key, it also says, per origin, how many independent nodes co-signed a
+    checkpoint of the log the file holds.
     """
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from federation import keys
-    from node.verifier import verify_lines
+    from federation.errors import HealthnetError
+    from federation.witness import witness_keys
+    from node.verifier import keys_by_id, roster_trust, trust_keys, verify_lines
 
     console.readable_file(file)
-    public: dict[str, Ed25519PublicKey] = {}
-    for item in key:
-        key_id, _, text = item.rpartition("=") if "=" in item else ("ed25519:1", "", item)
-        public[key_id or "ed25519:1"] = keys.public_key(console.public_key(text))
+    if not key and not hub_key:
+        console.fail("give the origin's key (--key) or the hub's (--hub-key)", code=2)
+    witnesses = None
+    if hub_key:
+        try:
+            with file.open(encoding="utf-8") as fh:
+                trust = roster_trust(fh, console.public_key(hub_key))
+        except HealthnetError as exc:
+            console.fail(f"{file}: {exc}")
+        key_for, witnesses = trust_keys(trust), witness_keys(trust)
+    else:
+        public: dict[str, Ed25519PublicKey] = {}
+        for item in key or []:
+            key_id, _, text = item.rpartition("=") if "=" in item else ("ed25519:1", "", item)
+            public[key_id or "ed25519:1"] = keys.public_key(console.public_key(text))
+        key_for = keys_by_id(public)
     with file.open(encoding="utf-8") as fh:
-        verdict = verify_lines(fh, public)
+        verdict = verify_lines(fh, key_for, witnesses=witnesses)
     for failure in verdict.failures:
         console.out.print("FAIL " + failure, style="red", markup=False, highlight=False)
+    for note in verdict.notes:
+        console.say(note)
+    for origin, seen in sorted(verdict.witnessed.items()):
+        sizes = ", ".join(f"{w} at seq {n}" for w, n in sorted(seen.items()))
+        console.say(f"{origin}: in the log that {len(seen)} independent nodes saw ({sizes})")
     console.say(f"{verdict.checked} records checked, {len(verdict.failures)} failures")
     if not verdict.ok:
         raise typer.Exit(1)

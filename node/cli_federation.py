@@ -187,6 +187,42 @@ def peers(home: HomeArg) -> None:
         console.say(line)
 
 
+def evidence(
+    home: HomeArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the proofs themselves, one per line.")
+    ] = False,
+) -> None:
+    """Show the equivocation proofs this node holds, each checked again here.
+
+    A proof is two headers one origin signed that cannot both be in its log (a split
+    view). Anyone can check it with the origin's key; the hub acts on it with `healthnet
+    roster suspend`.
+    """
+    import json
+
+    from node import roster
+    from node.db import evidence as held_evidence
+    from node.db.engine import make_engine
+    from node.db.session import Session
+    from node.evidence_lines import proof_lines
+
+    settings = console.settings(home)
+    engine = make_engine(settings.db_url)
+    try:
+        with Session(engine) as session:
+            proofs = held_evidence.held(session, limit=1000)
+            trust = roster.load_trust(session, settings)
+    finally:
+        engine.dispose()
+    if as_json:
+        for item in proofs:
+            console.out.print(json.dumps(item.proof), markup=False, highlight=False, soft_wrap=True)
+        return
+    for line in proof_lines(proofs, trust, hub=bool(settings.hub)):
+        console.say(line)
+
+
 def sync(
     home: HomeArg,
     now: Annotated[bool, typer.Option("--now", hidden=True)] = True,  # the old spelling
@@ -225,7 +261,7 @@ async def _pull_all(settings: NodeSettings, engine: Engine) -> list[PullResult]:
     from node import sync as sync_service
     from node.runtime import utc_now
 
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=3.0)) as http:
+    async with sync_service.peer_http(settings, timeout=httpx.Timeout(30.0, connect=3.0)) as http:
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

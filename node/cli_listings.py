@@ -53,6 +53,15 @@ def peer_lines(status: Mapping[str, Any]) -> list[str]:
         f"    {a['origin']} seq {a['seq']} (from {a['peer']}, {a['at']}): {a['detail']}"
         for a in alarms
     )
+    if any(a.get("proof") for a in alarms):
+        lines.append("    proofs: GET /federation/evidence (healthnet evidence HOME shows them)")
+    held = status.get("origins", [])
+    barred = [o for o in held if o.get("standing", "active") not in ("active", "unlisted")]
+    for o in barred:
+        lines.append(
+            f"{o['standing']}: {o['origin']} {o.get('name', '')}: no new record of it is "
+            f"accepted; the {o['last_seq']} held stay"
+        )
     return lines
 
 

@@ -60,6 +60,13 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode=_GAUGES,
         )
+        self.alarms = Gauge(
+            "healthnet_equivocation_alarms",
+            "Split views of the origin caught (node.alarms): proven or quarantined",
+            ["origin"],
+            registry=self.registry,
+            multiprocess_mode=_GAUGES,
+        )
         self.quarantined = Gauge(
             "healthnet_quarantine_records",
             "Records held in quarantine",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from federation import health
+from node.alarms import per_origin
 from node.db import census, log, peers, quarantine
 from node.db.session import Session
 from node.roster import self_entry
@@ -88,13 +89,13 @@ def _refusals(session: Session) -> tuple[dict[str, int], dict[str, int], int]:
     refused: dict[str, int] = {}
     alarms: dict[str, int] = {}
     total = 0
-    for peer, origin, reason, n in quarantine.grouped(session):
+    for peer, origin, _reason, n in quarantine.grouped(session):
         total += n
         for node in {peer, origin or ""} - {""}:
             refused[node] = refused.get(node, 0) + n
-        if reason == "equivocation" and origin:
-            # Equivocation is the origin's fault: it signed two records at one seq.
-            alarms[origin] = alarms.get(origin, 0) + n
+    # Equivocation is the origin's fault: it signed two records at one seq. One alarm per
+    # split view, proven or quarantined, as every other view counts them (node.alarms).
+    alarms.update(per_origin(session))
     return refused, alarms, total
 
 

@@ -77,6 +77,10 @@ class NodeSettings(BaseSettings):
     sync_page_size: int = Field(default=500, ge=1, le=1000)
     sync_max_pages: int = Field(default=1000, ge=1)
     sync_request_deadline_seconds: float = Field(default=60.0, gt=0)
+    # How often a pull also collects a peer's checkpoint cosignatures (docs/PROTOCOL.md
+    # 10.8); sooner when its heads disagree with ours. Proofs are fetched whenever a peer's
+    # heads say it holds more than it did.
+    checkpoint_interval_seconds: float = Field(default=300.0, ge=0)
     nudge: bool = True
     # Behind a reverse proxy: trust its X-Forwarded-For/-Proto from these addresses only,
     # so rate limits count the real client (one attacker cannot lock every editor out)

@@ -29,6 +29,9 @@ class Heads(BaseModel):
     node: NodeId
     roster_version: Annotated[int, Field(ge=0)]
     origins: Annotated[list[OriginHead], Field(max_length=1000)]
+    # How many equivocation proofs the node holds (10.8): a receiver fetches them only when
+    # this grows. Absent (0) from nodes of earlier releases.
+    evidence: Annotated[int, Field(ge=0)] = 0
 
 
 class RecordPage(BaseModel):
@@ -56,3 +59,29 @@ class RangeDigest(BaseModel):
     to_seq: int
     count: int
     digest: str
+
+
+# A roster lists at most 64 nodes, so a node holds at most 64 x 64 statements.
+MAX_COSIGNATURES = 4096
+MAX_PROOFS = 1000
+
+
+class Checkpoints(BaseModel):
+    """``GET /federation/checkpoints``: cosignatures, each a ``healthnet.cosignature.v1``
+    statement (docs/PROTOCOL.md 10.8), checked one by one by the receiver (a statement that
+    fails is dropped, not the list)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    node: NodeId
+    cosignatures: Annotated[list[Any], Field(max_length=MAX_COSIGNATURES)]
+
+
+class EvidenceList(BaseModel):
+    """``GET /federation/evidence``: equivocation proofs, each a
+    ``healthnet.equivocation.v1`` object (docs/PROTOCOL.md 10.8), checked one by one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    node: NodeId
+    evidence: Annotated[list[Any], Field(max_length=MAX_PROOFS)]

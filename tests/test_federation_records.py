@@ -165,20 +165,22 @@ def test_range_digests_combine_and_bisect_to_a_divergence(tmp_path: Path, clock:
             assert await range_digest(asia, origin, 5, 5) == await range_digest(hub, origin, 5, 5)
             assert await first_difference(asia, hub, origin, 1, 8) == 6
 
-            # the operator's status shows the disagreement with the hub at equal length
+            # at equal length the heads disagree: asia fetches the hub's seq 8 and holds two
+            # headers europe signed for it, a proof (docs/PROTOCOL.md 10.8), and an alarm
             await asia.sync.puller.pull(asia.sync.trust.current.nodes[hub.node_id], force=True)
             status = await get_json(asia, "/federation/status")
             view = {p["node_id"]: p for p in status["peers"]}[hub.node_id]["origins"][origin]
             assert view == {"their_last_seq": 8, "lag": 0, "agrees": False}
-            assert status["alarms"] == []
-            # and europe's next record cannot extend asia's fork: equivocation, an alarm
+            alarms = [(a["origin"], a["seq"], a["peer"], a["proof"]) for a in status["alarms"]]
+            assert alarms == [(origin, 8, hub.node_id, True)]
+            # europe's next record cannot extend asia's fork: refused, and the same split
+            # view (one alarm, not two)
             await create_member(eu, "Member 8")
             await hub.sync.puller.sync_all(force=True)
             await asia.sync.puller.pull(asia.sync.trust.current.nodes[hub.node_id], force=True)
             status = await get_json(asia, "/federation/status")
-            assert [(a["origin"], a["seq"], a["peer"]) for a in status["alarms"]] == [
-                (origin, 9, hub.node_id)
-            ]
+            assert [(a["origin"], a["seq"]) for a in status["alarms"]] == [(origin, 8)]
+            assert status["quarantine"]["by_reason"] == {"equivocation": 1}
             assert tip_of_node(asia, origin)[0] == 8
         finally:
             await fed.close()

@@ -28,17 +28,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.app_process import AppProcess
 from support.envelopes import sealed
 from support.proc_federation import Federation, Node, build, member
-from support.procs import HOST, Processes, child_env, poll_until, stop_pid
+from support.procs import HOST, Processes, poll_until
 
 from federation.signing import header_hash
 from node.home import load_key
@@ -46,7 +44,6 @@ from node.settings import NodeSettings
 
 pytestmark = pytest.mark.slow
 
-TESTS = Path(__file__).resolve().parent
 STAGE_S = 20.0  # every wait for the hub to react to a stage: poll at most this long
 
 # Words that name crafted members: none of them may ever be listed by the hub (or Europe).
@@ -74,7 +71,7 @@ class EvilPeer:
         self.log = root / "evil.log"
         self.node_info = node_info
         self.roster_version = roster
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: AppProcess | None = None
 
     @property
     def url(self) -> str:
@@ -103,48 +100,15 @@ class EvilPeer:
         os.replace(tmp, self.data)  # atomic: the peer never reads half a file
 
     def start(self) -> None:
-        with self.log.open("ab") as sink:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "support.evil_peer:app",
-                    "--app-dir",
-                    str(TESTS),
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                    "--timeout-graceful-shutdown",
-                    "1",  # do not wait for a dripping answer to finish
-                ],
-                cwd=TESTS,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=child_env(
-                    {"EVIL_PEER_DATA": str(self.data), "EVIL_PEER_LOG": str(self.requests)}
-                ),
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 15
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the evil peer exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the evil peer never answered /healthz:\n{self.output()}")
-            time.sleep(0.1)
+        self.proc = AppProcess(
+            "support.evil_peer:app", self.port, self.log,
+            {"EVIL_PEER_DATA": str(self.data), "EVIL_PEER_LOG": str(self.requests)},
+        )  # fmt: skip
+        self.proc.start()
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_pid(self.proc)
+            self.proc.stop()
 
     def requested(self) -> list[dict[str, Any]]:
         try:
@@ -165,10 +129,7 @@ class EvilPeer:
         return sum(1 for e in self.requested() if e["path"] == "heads" and e["stage"] == stage)
 
     def output(self) -> str:
-        try:
-            return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
-        except FileNotFoundError:
-            return "(no output)"
+        return self.proc.output() if self.proc is not None else "(not started)"
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -418,7 +379,7 @@ def run_attack(fed: Federation, root: Path, evils: list[EvilPeer]) -> None:
     assert hub.heads()[eu_id][:2] == (last + 1, last + 1)
     eu_view = peer_view(hub, eu_id)
     assert (eu_view["healthy"], eu_view["failures"]) == (True, 0), eu_view
-    assert evil.proc is not None and evil.proc.poll() is None  # still around
+    assert evil.proc is not None and evil.proc.running  # still around
     assert hub.proc.running and hub.get("/healthz")["status"] == "ok"
     assert_never_shown(hub, europe)
 

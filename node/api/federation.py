@@ -11,13 +11,23 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from federation import digest
-from node import roster
-from node.db import log, peers, quarantine
+from node import checkpoints, roster
+from node.alarms import per_origin
+from node.db import evidence, log, peers, quarantine
 from node.deps import NudgerDep, RuntimeDep, SessionDep, StatusDep, TrustDep
 from node.errors import InvalidInput, NotFound
 from node.problem_docs import responses
 from schemas.record import MAX_SAFE_INTEGER, Envelope
-from schemas.sync import MAX_PAGE_RECORDS, Heads, Nudge, OriginHead, RangeDigest, RecordPage
+from schemas.sync import (
+    MAX_PAGE_RECORDS,
+    Checkpoints,
+    EvidenceList,
+    Heads,
+    Nudge,
+    OriginHead,
+    RangeDigest,
+    RecordPage,
+)
 
 router = APIRouter(
     prefix="/federation", tags=["federation"], responses=responses(404, 413, 422, 429)
@@ -33,6 +43,7 @@ def heads(session: SessionDep, runtime: RuntimeDep, trust: TrustDep) -> Heads:
     return Heads(
         node=runtime.settings.node_id,
         roster_version=trust.version,
+        evidence=evidence.count(session),
         origins=[
             OriginHead(
                 origin=s.origin, last_seq=s.last_seq, head=s.head, count=s.count, digest=s.digest
@@ -69,6 +80,27 @@ def roster_record(session: SessionDep, trust: TrustDep) -> Response:
     if not text:
         raise NotFound("this node holds no roster")
     return Response(text, media_type="application/json")
+
+
+@router.get("/checkpoints", response_model=Checkpoints)
+def checkpoint_cosignatures(
+    session: SessionDep, runtime: RuntimeDep, trust: TrustDep
+) -> Checkpoints:
+    """This node's cosignature of every origin it holds (signed now), then the newest
+    statement of every other witness it holds (docs/PROTOCOL.md 10.8)."""
+    me = runtime.settings.node_id
+    served = checkpoints.served(
+        session, me=me, key=runtime.key, now=runtime.clock(), trust=trust.current
+    )
+    return Checkpoints(node=me, cosignatures=served)
+
+
+@router.get("/evidence", response_model=EvidenceList)
+def equivocation_evidence(session: SessionDep, runtime: RuntimeDep) -> EvidenceList:
+    """Every equivocation proof this node holds: two headers one origin signed that cannot
+    both be in its log. Check them yourself (docs/PROTOCOL.md 10.8)."""
+    held = evidence.held(session, limit=1000)
+    return EvidenceList(node=runtime.settings.node_id, evidence=[h.proof for h in held])
 
 
 class NudgeAccepted(BaseModel):
@@ -127,5 +159,7 @@ def metrics(session: SessionDep, request: Request) -> Response:
     for state in peers.every(session).values():
         m.peer_up.labels(peer=state.node_id).set(1 if state.healthy else 0)
         m.peer_failures.labels(peer=state.node_id).set(state.failures)
+    for origin, count in per_origin(session).items():
+        m.alarms.labels(origin=origin).set(count)
     m.quarantined.set(quarantine.total(session))
     return Response(m.exposition(), media_type=CONTENT_TYPE_LATEST)

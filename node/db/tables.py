@@ -262,6 +262,43 @@ class ImportJob(SQLModel, table=True):
     finished_at: str | None = Field(default=None, max_length=32)
 
 
+class CosignatureRow(SQLModel, table=True):
+    """The newest checkpoint cosignature of each witness for each origin
+    (federation.witness): this node's own, and those its peers served, each verified
+    before it was stored. An export carries them, so that a record can be shown to be in
+    the log that these nodes saw."""
+
+    __tablename__ = "cosignatures"
+
+    origin: str = Field(primary_key=True, max_length=32)
+    witness: str = Field(primary_key=True, max_length=32)
+    size: int = Field(sa_type=BigInteger)
+    head: str = Field(max_length=60)
+    key_id: str = Field(max_length=20)
+    time: str = Field(max_length=32)
+    sig: str = Field(max_length=90)
+    received_at: str = Field(max_length=32)
+
+
+class EvidenceRow(SQLModel, table=True):
+    """A checked equivocation proof (federation.evidence): two headers one origin signed
+    that cannot both be in its log. Kept for good and served to peers; one row per pair of
+    headers, however many peers showed it."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("hash_a", "hash_b", name="uq_evidence_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    origin: str = Field(max_length=32, index=True)
+    seq: int = Field(sa_type=BigInteger)
+    shape: str = Field(max_length=20)
+    hash_a: str = Field(max_length=60)
+    hash_b: str = Field(max_length=60)
+    proof: str = Field(sa_column=Column(Text, nullable=False))
+    learned_from: str = Field(max_length=32)
+    at: str = Field(max_length=32)
+
+
 # Core table handles for statements in node/db (SQLAlchemy Core is used for the batched
 # paths, where ORM objects would cost more than the writes themselves).
 RECORDS = SignedRecord.__table__  # type: ignore[attr-defined]
@@ -270,3 +307,5 @@ TAGS = EntryTag.__table__  # type: ignore[attr-defined]
 SEQUENCES = OriginSequence.__table__  # type: ignore[attr-defined]
 QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
 PEERS = Peer.__table__  # type: ignore[attr-defined]
+COSIGNATURES = CosignatureRow.__table__  # type: ignore[attr-defined]
+EVIDENCE = EvidenceRow.__table__  # type: ignore[attr-defined]

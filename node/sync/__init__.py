@@ -26,6 +26,17 @@ from node.sync.peerbook import PeerBook
 from node.sync.puller import PageHook, Puller, RejectHook
 from node.sync.trustbook import TrustBook
 
+USER_AGENT = "healthnet/1 (+{url}; node {node_id})"
+
+
+def peer_http(settings: NodeSettings, *, timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """The client a node calls its peers with. Its User-Agent names the calling node and
+    its URL, as HTTP crawlers do (RFC 9110 10.1.5): a peer's operator reading an access
+    log sees who pulled, and the multi-process tests' hostile origin can answer each of
+    its victims differently, as a real one could by address."""
+    agent = USER_AGENT.format(url=settings.url, node_id=settings.node_id)
+    return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": agent})
+
 
 @dataclass(frozen=True)
 class Sync:

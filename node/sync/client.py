@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from federation.canonical import loads
 from federation.errors import PeerBadResponse, PeerUnreachable, WireFormatError
-from schemas.sync import Heads, Nudge, RecordPage
+from schemas.sync import Checkpoints, EvidenceList, Heads, Nudge, RecordPage
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # httpx's timeouts bound each read, not a whole response: a peer dripping one byte a second
@@ -97,6 +97,17 @@ class PeerClient:
         if page.origin != origin or page.after != after:
             raise PeerBadResponse("records: the page is not the one asked for", peer=peer)
         return page, body
+
+    async def checkpoints(self, peer: str, base: str) -> list[Any]:
+        """The peer's checkpoint cosignatures (docs/PROTOCOL.md 10.8), unchecked: the
+        caller checks each one alone and drops those that fail."""
+        data = await self._get(peer, f"{base}/federation/checkpoints")
+        return self._parse(Checkpoints, data, peer, "checkpoints").cosignatures
+
+    async def evidence(self, peer: str, base: str) -> list[Any]:
+        """The peer's equivocation proofs (10.8), unchecked, as for checkpoints."""
+        data = await self._get(peer, f"{base}/federation/evidence")
+        return self._parse(EvidenceList, data, peer, "evidence").evidence
 
     async def roster(self, peer: str, base: str) -> dict[str, Any]:
         data = await self._get(peer, f"{base}/federation/roster")

@@ -42,8 +42,9 @@ from node.sync.ingest import PageResult, ingest_page
 from node.sync.locks import Locks, acquire
 from node.sync.peerbook import PeerBook
 from node.sync.trustbook import TrustBook
+from node.sync.witnessing import Witnessing
 from schemas.instants import format_utc
-from schemas.roster import RosterNode
+from schemas.roster import NodeStatus, RosterNode
 from schemas.sync import Heads, RecordPage
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,9 @@ class Puller:
         self.trust = trust
         self.peers = peers
         self.client = PeerClient(http, deadline=settings.sync_request_deadline_seconds)
+        self.witnessing = Witnessing(
+            engine=engine, settings=settings, clock=clock, trust=trust, client=self.client
+        )
         self.on_page = on_page
         self.on_reject = on_reject
         self._locks: dict[str, asyncio.Lock] = {}
@@ -234,6 +238,7 @@ class Puller:
                     continue
                 await self._pull_origin(peer, head.origin, head.last_seq, result)
             await self._refetch_withheld(peer, heads)
+            await self.witnessing.compare_notes(peer, heads)
         except PeerError as exc:
             result.ok, result.error = False, str(exc)
             logger.warning("sync with peer %s failed: %s", peer.node_id, exc)
@@ -256,6 +261,8 @@ class Puller:
                 trust = self.trust.current
                 if trust is None or origin not in trust.nodes or mine >= their_last:
                     return  # caught up, or an origin we do not (yet) trust
+                if trust.nodes[origin].status is not NodeStatus.ACTIVE:
+                    return  # suspended or revoked: none of its records, not even relayed
                 if ahead is not None:
                     fetched = await ahead
                     ahead = None

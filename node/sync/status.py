@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.trust import Trust
+from node.alarms import alarms as equivocation_alarms
 from node.db import log, peers, quarantine
 from node.db.session import Session
 from node.sync.trustbook import TrustBook
@@ -26,10 +28,7 @@ def federation_status(
     states = peers.every(session)
     seen = peers.heads_seen(session)
     by_reason = quarantine.by_reason(session)
-    alarms = [
-        {"origin": a.origin, "seq": a.seq, "peer": a.peer, "at": a.at, "detail": a.detail}
-        for a in quarantine.alarms(session, limit=50)
-    ]
+    alarms = equivocation_alarms(session, limit=50)
     rows = []
     for node in trust.peers():
         state = states.get(node.node_id)
@@ -73,6 +72,7 @@ def federation_status(
                 "count": s.count,
                 "head": s.head,
                 "digest": s.digest,
+                "standing": _standing(roster, o, me),
             }
             for o, s in sorted(held.items())
         ],
@@ -81,3 +81,13 @@ def federation_status(
         "alarms": alarms,
         "scheduler": scheduler,
     }
+
+
+def _standing(roster: Trust | None, origin: str, me: str) -> str:
+    """The origin's place in the roster held now (docs/PROTOCOL.md 10.1): ``active``,
+    ``suspended`` or ``revoked`` (no new record of it is accepted, from it or relayed; what
+    is held stays, still verifiable), or ``unlisted``."""
+    node = roster.nodes.get(origin) if roster is not None else None
+    if node is None:
+        return "active" if origin == me else "unlisted"
+    return node.status.value
