@@ -105,6 +105,69 @@ def loads(text: str | bytes) -> Any:
         ) from exc
 
 
+class Duplicated(dict[str, Any]):
+    """A record object of a sync page in which some member name appears twice (here or in
+    an object inside it), as :func:`loads_page` found it. It breaks I-JSON, so it is a bad
+    record: quarantined alone (``federation.checks.prepare`` refuses it), while the rest
+    of its page is judged as usual."""
+
+    duplicate: str = ""
+
+
+def _marker(found: list[str]) -> Any:
+    def marking(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) == len(pairs) and not any(type(v) is Duplicated for _, v in pairs):
+            return result
+        marked = Duplicated(result)
+        seen: set[str] = set()
+        dup = next((k for k, _ in pairs if k in seen or seen.add(k)), None)  # type: ignore[func-returns-value]
+        nested = next((v.duplicate for _, v in pairs if type(v) is Duplicated), "")
+        marked.duplicate = dup if dup is not None else nested
+        found.append(marked.duplicate)
+        return marked
+
+    return marking
+
+
+def loads_page(text: str | bytes) -> Any:
+    """Parse a sync page (``{"records": [...], ...}``) so that one record breaking I-JSON
+    does not sink the page: such a record comes back as a :class:`Duplicated`, and only a
+    duplicate in the page object itself makes the page unreadable (docs/PROTOCOL.md 10.4).
+    Without any duplicate this costs what :func:`loads` costs."""
+    found: list[str] = []
+    try:
+        data = json.loads(text, object_pairs_hook=_marker(found))
+    except json.JSONDecodeError as exc:
+        raise WireFormatError(
+            f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    if not found:
+        return data
+    if type(data) is Duplicated:
+        raise WireFormatError(f"duplicate member name {data.duplicate!r}")
+    records = data.get("records") if isinstance(data, dict) else None
+    if isinstance(records, list):
+        for index, record in enumerate(records):
+            name = _nested(record) if isinstance(record, dict) else ""
+            if name and type(record) is not Duplicated:
+                marked = Duplicated(record)
+                marked.duplicate = name
+                records[index] = marked
+    return data
+
+
+def _nested(value: Any) -> str:
+    """The duplicated name of a marked object anywhere inside ``value``, else ''."""
+    if type(value) is Duplicated:
+        return value.duplicate
+    if isinstance(value, dict):
+        return next((n for n in map(_nested, value.values()) if n), "")
+    if isinstance(value, list):
+        return next((n for n in map(_nested, value) if n), "")
+    return ""
+
+
 def b64url(data: bytes) -> str:
     """base64url without padding (RFC 4648 section 5)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

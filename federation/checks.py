@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
-from federation.canonical import b64url_decode, canonical_bytes, loads, sha256_tag
+from federation.canonical import Duplicated, b64url_decode, canonical_bytes, loads_page, sha256_tag
 from federation.errors import (
     BadSignature,
     BodyMismatch,
@@ -59,6 +59,10 @@ def prepare(raw: Any, trust: Trust, *, origin: str) -> Candidate:
     """Every check but the Ed25519 one, in the order of docs/PROTOCOL.md 10.1, or raise."""
     if not isinstance(raw, dict):
         raise WireFormatError("not a JSON object")
+    if type(raw) is Duplicated:
+        # I-JSON (RFC 7493): two parsers could read different values for the name, so
+        # nothing in this record can be trusted to be what was signed.
+        raise WireFormatError(f"member name {raw.duplicate!r} appears twice: not I-JSON")
     envelope = Envelope.model_validate(raw)  # shape, including the chain and deleted rules
     header = envelope.record
     if header.origin != origin:
@@ -115,7 +119,7 @@ def check_page_bytes(body: bytes, trust: Trust, origin: str) -> Checked:
     """:func:`check_page` of a records response as received (``{"records": [...]}``),
     parsed the way the sync client parses it. What a verify worker process runs: it
     imports only ``federation`` and ``schemas``."""
-    data: Any = loads(body)
+    data: Any = loads_page(body)
     return check_page(data["records"], trust, origin)
 
 

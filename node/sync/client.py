@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from federation.canonical import loads
+from federation.canonical import loads, loads_page
 from federation.errors import PeerBadResponse, PeerUnreachable, WireFormatError
 from schemas.sync import Checkpoints, EvidenceList, Heads, Nudge, RecordPage
 
@@ -93,7 +93,11 @@ class PeerClient:
         params = {"origin": origin, "after": after, "limit": limit}
         url = f"{base}/federation/records"
         body = await self._get_bytes(peer, url, params)
-        page = self._parse(RecordPage, _parse_json(body, peer, url), peer, "records")
+        data = _parse_json(body, peer, url, page=True)
+        page = self._parse(RecordPage, data, peer, "records")
+        # Validation copies each record into a plain dict: keep the parsed ones, which carry
+        # the mark of a record that broke I-JSON (checks.prepare refuses it).
+        page.records[:] = data["records"]
         if page.origin != origin or page.after != after:
             raise PeerBadResponse("records: the page is not the one asked for", peer=peer)
         return page, body
@@ -132,9 +136,10 @@ class PeerClient:
             raise PeerBadResponse(f"nudge answered {response.status_code}", peer=peer)
 
 
-def _parse_json(body: bytes, peer: str, url: str) -> Any:
+def _parse_json(body: bytes, peer: str, url: str, *, page: bool = False) -> Any:
     try:
-        # I-JSON: duplicate member names are refused (PROTOCOL.md 1.1), not last-wins.
-        return loads(body)
+        # I-JSON: duplicate member names are refused (PROTOCOL.md 1.1), not last-wins. In a
+        # page of records only the record that has them is refused (quarantined alone).
+        return loads_page(body) if page else loads(body)
     except (WireFormatError, UnicodeDecodeError) as exc:
         raise PeerBadResponse(f"GET {url}: not I-JSON: {exc}", peer=peer) from exc
