@@ -28,10 +28,12 @@ from node.home import init_home, load_key
 from node.importer import record_id, run_import
 from node.runtime import utc_now
 from node.settings import NodeSettings
+from node.sheets import MAX_ROWS
 from schemas.geo import Region, check_country, region_of_country
 from schemas.member import MemberBody
 
 __all__ = [
+    "MAX_ROWS",
     "MemberBody",
     "NodeSettings",
     "Region",
