@@ -7,9 +7,10 @@ sections 4, 9 and 10.8):
 - each origin's sequence numbers are dense and each ``prev`` links to the header before,
   so a file with records cut out of it is reported even though every remaining line
   verifies;
-- per record id, no version is signed twice, and only the newest version held carries a
-  body (a superseded version travels as a stub; an older version at a later seq, the
-  "history" of 10.4, is a stub too), so a node cannot serve a rolled-back record;
+- per record id, no version is signed twice, and a body travels only on the version the
+  directory shows (section 9): every newer version held is a withheld stub, and no newer
+  version sits at an earlier seq (that is the "history" of 10.4, a stub). So a node cannot
+  serve a rolled-back record, and a version shown while a newer one is withheld is named;
 - the checkpoint cosignatures at the end of the file (10.8) verify under the roster the
   file carries, and each names a head that the file's chain reaches: a record covered by
   one was in the log its witness saw. A cosignature naming another head at a size the
@@ -63,6 +64,13 @@ class _Version:
     body: bool
     line: int
     hash: str
+    deleted: bool = False
+
+    @property
+    def withheld(self) -> bool:
+        """A stub that is not a tombstone: if no newer version is held, a relay withheld
+        its body (10.4 ``stub``), and the version before it is still the one shown."""
+        return not self.body and not self.deleted
 
 
 def keys_by_id(keys: dict[str, Ed25519PublicKey]) -> KeyFor:
@@ -162,7 +170,9 @@ def _record(
     except HealthnetError as exc:
         verdict.failures.append(f"{where}: {exc}")
     versions.setdefault((header.origin, header.id), []).append(
-        _Version(header.seq, header.version, raw["body"] is not None, number, hashed)
+        _Version(
+            header.seq, header.version, raw["body"] is not None, number, hashed, header.deleted
+        )
     )
 
 
@@ -183,7 +193,7 @@ def _chains(verdict: Verdict, links: dict[str, dict[int, tuple[str, str | None, 
 
 
 def _versions(verdict: Verdict, versions: dict[tuple[str, str], list[_Version]]) -> None:
-    """Per record id: each version signed once; a body only on the newest version."""
+    """Per record id: each version signed once; a body only on the version shown."""
     for (origin, record_id), held in sorted(versions.items()):
         by_version: dict[int, _Version] = {}
         for v in sorted(held, key=lambda v: v.seq):
@@ -194,13 +204,38 @@ def _versions(verdict: Verdict, versions: dict[tuple[str, str], list[_Version]])
                     f"(seq {twin.seq}, line {twin.line}, and seq {v.seq}): equivocation"
                 )
             by_version.setdefault(v.version, v)
-        newest = max(v.version for v in held)
         for v in held:
-            if v.body and v.version != newest:
-                verdict.failures.append(
-                    f"line {v.line}: {record_id} v{v.version} of {origin} carries a body, but "
-                    f"v{newest} is held: only the newest version of a record carries its body"
-                )
+            if v.body:
+                _body_rule(verdict, origin, record_id, v, held)
+
+
+def _body_rule(
+    verdict: Verdict, origin: str, record_id: str, v: _Version, held: list[_Version]
+) -> None:
+    """Section 9: ``v`` may carry its body only as the version the directory shows."""
+    newer = [w for w in held if w.version > v.version]
+    where = f"line {v.line}: {record_id} v{v.version} of {origin} carries a body"
+    earlier = [w for w in newer if w.seq < v.seq]
+    if earlier:  # 10.4 history: an older version signed after a newer one
+        verdict.failures.append(
+            f"{where}, but v{earlier[0].version} was signed before it (seq {earlier[0].seq}): "
+            "an older version at a later seq is history and travels as a stub"
+        )
+        return
+    superseding = [w for w in newer if not w.withheld]
+    if superseding:
+        w = max(superseding, key=lambda w: w.version)
+        what = "a tombstone" if w.deleted else "with its body"
+        verdict.failures.append(
+            f"{where}, but v{w.version} is held {what} (line {w.line}): only the version "
+            "shown carries its body"
+        )
+    elif newer:
+        w = max(newer, key=lambda w: w.version)
+        verdict.notes.append(
+            f"{record_id} of {origin}: v{v.version} is shown; v{w.version} is held without "
+            "its body (withheld by a relay)"
+        )
 
 
 def _witnesses(

@@ -161,9 +161,12 @@ def ingest_page(
 def _fill(session: Session, origin: str, candidates: list[_Passed], *, received_at: str) -> int:
     """Bodies for stubs that were withheld: a full copy of a header already held as a stub
     (from an honest peer) restores the record if that stub is still its newest version."""
+    # A hostile page may repeat a record: restore each seq once (else one id is projected
+    # twice in one statement, which the directory's unique id refuses).
+    once = {c.header["seq"]: c for c in reversed(candidates)}
     restored = [
         store.Prepared(c.raw, c.header_bytes.decode("utf-8"), c.body_bytes.decode("utf-8"))
-        for c in candidates
+        for c in once.values()
         if c.body_bytes
         and log.restorable(
             session,

@@ -17,11 +17,12 @@ from make_vectors import (
     DELETED_V1,
     KEY_ID,
     MEMBER_ID,
+    OTHER_SEED_HEX,
     SEED_HEX,
     _model_fixed_point,
 )
 
-from federation.keys import SigningKey, node_id_for
+from federation.keys import SigningKey, from_seed, node_id_for
 from federation.merge import Held, Tip, Verdict, merge
 from federation.signing import header_hash, seal, verify_envelope
 from schemas.instants import format_utc, parse_utc
@@ -139,6 +140,9 @@ def build(records: dict[str, Any], key: SigningKey, other_origin: str) -> dict[s
          "a stub of a lower version: history, since the version is checked before the body"),
         ("lower_version_tombstone", longer, late_tomb, Verdict.HISTORY,
          "a tombstone of version 3 after version 4: history; it deletes nothing"),
+        ("withheld_body_restored", chain[:1], full("stub"), Verdict.DUPLICATE,
+         "seq 1 is held as a stub that is still the newest version of its id (a relay "
+         "withheld the body): the full copy is a duplicate that gives the stub its body back"),
         ("foreign", [], full("stub"), Verdict.FOREIGN,
          "the record id is already held under another origin: no origin can take over, "
          "replace or delete another's record"),
@@ -146,11 +150,15 @@ def build(records: dict[str, Any], key: SigningKey, other_origin: str) -> dict[s
          "ownership is checked first: a foreign id is refused even where the seq is a gap"),
     ]
 
+    other_log = _other_log(valid)
     cases = []
     for name, log, offered, verdict, why in specs:
         owner = other_origin if verdict is Verdict.FOREIGN else None
-        cases.append(_merge_case(name, log, offered, verdict, why, origin, owner,
-                                 reachable=True))
+        if log != longer[:len(log)]:
+            raise SystemExit(f"{name}: every held log is a prefix of the top-level log")
+        case = _merge_case(name, log, offered, verdict, why, origin, owner, reachable=True)
+        case["after"] = _after(log, other_log if owner else [], offered, verdict, origin)
+        cases.append(case)
     # A branch that no consistent receiver reaches: a header held as the current version sits
     # at a seq <= tip, so it cannot also be the next seq. merge() still answers.
     unreachable = _merge_case(
@@ -174,8 +182,104 @@ def build(records: dict[str, Any], key: SigningKey, other_origin: str) -> dict[s
         "origin": {"node_id": origin, "key_id": KEY_ID, "seed_hex": SEED_HEX,
                    "public_key": key.public_b64},
         "other_origin": other_origin,
+        "other_public_key": from_seed(bytes.fromhex(OTHER_SEED_HEX), KEY_ID).public_b64,
         "verdicts": [v.value for v in Verdict],
+        "log": copy.deepcopy(longer),
+        "other_log": other_log,
         "cases": cases,
+    }
+
+
+def _other_log(valid: dict[str, Any]) -> list[Envelope]:
+    """other_origin's log in the ``foreign`` cases: it holds the ids the origin offers."""
+    key = from_seed(bytes.fromhex(OTHER_SEED_HEX), KEY_ID)
+    origin = node_id_for(key.public_raw)
+    member = seal(key=key, origin=origin, seq=1, record_id=MEMBER_ID, kind="member", version=1,
+                  issued_at=_instant("2025-03-01T08:00:00Z"),
+                  body=_member("Another origin's member"), prev=None)
+    event = seal(key=key, origin=origin, seq=2, record_id=valid["event"]["header"]["id"],
+                 kind="event", version=1, issued_at=_instant("2025-03-01T08:05:00Z"),
+                 body=copy.deepcopy(valid["event"]["body"]), prev=header_hash(member["record"]))
+    return [member, event]
+
+
+class _Receiver:
+    """What a receiver holds of one origin after each offer: the effect column of
+    docs/PROTOCOL.md 10.4, written here from the document and independently of node/
+    (tests/test_merge_outcomes.py checks a real node against what it computes)."""
+
+    def __init__(self, owners: dict[str, str]) -> None:
+        self.log: dict[int, Envelope] = {}  # seq -> the envelope as held (body None: a stub)
+        self.owners = owners  # record id -> the other origin that holds it
+
+    def versions(self, record_id: str) -> dict[int, str]:
+        return {env["record"]["version"]: header_hash(env["record"])
+                for env in self.log.values() if env["record"]["id"] == record_id}
+
+    def offer(self, env: Envelope) -> Verdict:
+        header = env["record"]
+        seq, rid = header["seq"], header["id"]
+        versions = self.versions(rid)
+        top = max(versions, default=None)
+        tip = len(self.log)
+        verdict = merge(
+            header, env["body"], incoming_hash=header_hash(header),
+            tip=Tip(tip, header_hash(self.log[tip]["record"]) if tip else None),
+            held_at_seq=header_hash(self.log[seq]["record"]) if seq in self.log else None,
+            current=None if top is None else Held(top, versions[top],
+                                                   frozenset(versions) - {top}),
+            claimed_by=self.owners.get(rid),
+        )
+        if verdict is Verdict.APPLY:  # the version before becomes a stub
+            self._strip(rid)
+            self.log[seq] = copy.deepcopy(env)
+        elif verdict in (Verdict.HISTORY, Verdict.STUB):
+            self.log[seq] = {**copy.deepcopy(env), "body": None}
+        elif verdict is Verdict.DUPLICATE and self._withheld(env):
+            self._strip(rid)
+            self.log[seq] = copy.deepcopy(env)
+        return verdict
+
+    def _withheld(self, env: Envelope) -> bool:
+        """A stub held at the offered seq, no tombstone, its id's newest version held."""
+        header, held = env["record"], self.log[env["record"]["seq"]]
+        return (env["body"] is not None and held["body"] is None and not header["deleted"]
+                and header["version"] == max(self.versions(header["id"])))
+
+    def _strip(self, record_id: str) -> None:
+        for seq, env in self.log.items():
+            if env["record"]["id"] == record_id:
+                self.log[seq] = {**env, "body": None}
+
+    def shown(self, record_id: str) -> int | None:
+        """The version of ``record_id`` the directory shows: the one held with its body."""
+        live = [env["record"]["version"] for env in self.log.values()
+                if env["record"]["id"] == record_id and env["body"] is not None]
+        return max(live, default=None)
+
+
+QUARANTINE = {Verdict.FOREIGN: "OutOfScope", Verdict.EQUIVOCATION: "equivocation",
+              Verdict.GAP: "gap"}
+
+
+def _after(log: list[Envelope], other_log: list[Envelope], offered: Envelope, verdict: Verdict,
+           origin: str) -> dict[str, Any]:
+    """What the receiver holds, shows and serves once ``offered`` was merged."""
+    receiver = _Receiver({env["record"]["id"]: env["record"]["origin"] for env in other_log})
+    for env in log:  # the held state is one an honest receiver reaches by pulling the log
+        if receiver.offer(env) not in (Verdict.APPLY, Verdict.STUB, Verdict.HISTORY):
+            raise SystemExit(f"the held log does not merge cleanly at seq {env['record']['seq']}")
+    if receiver.offer(offered) is not verdict:
+        raise SystemExit(f"{offered['record']['seq']}: the receiver model disagrees with merge()")
+    tip = len(receiver.log)
+    rid = offered["record"]["id"]
+    return {
+        "last_seq": tip,
+        "head": header_hash(receiver.log[tip]["record"]) if tip else None,
+        "served": [{"seq": seq, "header_hash": header_hash(env["record"]),
+                    "body": env["body"] is not None} for seq, env in sorted(receiver.log.items())],
+        "shown": (None if receiver.owners.get(rid) else receiver.shown(rid)),
+        "quarantined": QUARANTINE.get(verdict),
     }
 
 
