@@ -11,8 +11,6 @@ node/, so a node that stores, strips or restores differently fails here.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 from support.clock import START, Clock
+from support.merge_vectors import MERGE, ORIGIN, signed_records
 from support.nodes import Node, make_node
 
 from federation.keys import public_key
@@ -32,10 +31,6 @@ from node.verifier import verify_lines
 from schemas.geo import Region
 from schemas.roster import RosterKey, RosterNode
 
-MERGE: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "vectors" / "merge.json").read_text(encoding="utf-8")
-)
-ORIGIN = MERGE["origin"]["node_id"]
 OTHER = MERGE["other_origin"]
 CASES = [case for case in MERGE["cases"] if case["reachable"]]
 NOW = "2026-12-07T09:00:00Z"
@@ -148,20 +143,10 @@ def test_a_page_that_repeats_a_withheld_body_restores_it_once(node: Node) -> Non
     assert _export_verdict(node) == []
 
 
-def _pool() -> list[dict[str, Any]]:
-    """Every signed record of the vector origin in merge.json, full where a body exists:
-    the log, the offered records (seq 6 and 7 alternatives, equivocations, tombstones)."""
-    seen: dict[str, dict[str, Any]] = {}
-    for env in [*MERGE["log"], *(case["offered"] for case in MERGE["cases"])]:
-        if env["record"]["origin"] != ORIGIN:
-            continue
-        key = header_hash(env["record"])
-        if env["body"] is not None or key not in seen:
-            seen[key] = env
-    return sorted(seen.values(), key=lambda e: (e["record"]["seq"], header_hash(e["record"])))
-
-
-POOL = _pool()
+# every signed record of the origin, full where a body exists, in a fixed order
+POOL = sorted(
+    signed_records().values(), key=lambda e: (e["record"]["seq"], header_hash(e["record"]))
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

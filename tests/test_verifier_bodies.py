@@ -9,28 +9,17 @@ tests show the rule refuses what a node must not serve, and names why.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
+from support.merge_vectors import MERGE, ORIGIN, signed_records
 
 from federation.keys import public_key
-from federation.signing import header_hash
 from node.verifier import Verdict, verify_lines
 
-MERGE: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "vectors" / "merge.json").read_text(encoding="utf-8")
-)
-ORIGIN = MERGE["origin"]["node_id"]
 KEY = public_key(MERGE["origin"]["public_key"])
 CASES = {case["name"]: case for case in MERGE["cases"] if case["reachable"]}
 
-# Every signed record of the origin, by header hash, with its body where one exists.
-FULL: dict[str, dict[str, Any]] = {}
-for _env in [*MERGE["log"], *(case["offered"] for case in MERGE["cases"])]:
-    _key = header_hash(_env["record"])
-    if _env["record"]["origin"] == ORIGIN and (_env["body"] is not None or _key not in FULL):
-        FULL[_key] = _env
+FULL = signed_records()
 
 
 def export(case: str, *, bodies: dict[int, bool] | None = None) -> list[str]:

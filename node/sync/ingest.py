@@ -163,7 +163,7 @@ def _fill(session: Session, origin: str, candidates: list[_Passed], *, received_
     (from an honest peer) restores the record if that stub is still its newest version."""
     # A hostile page may repeat a record: restore each seq once (else one id is projected
     # twice in one statement, which the directory's unique id refuses).
-    once = {c.header["seq"]: c for c in reversed(candidates)}
+    once = {c.header["seq"]: c for c in candidates}  # same header: the same body
     restored = [
         store.Prepared(c.raw, c.header_bytes.decode("utf-8"), c.body_bytes.decode("utf-8"))
         for c in once.values()
