@@ -33,6 +33,7 @@ from node.sync import build as build_sync
 from node.sync import peer_http as sync_http
 from node.sync.leader import Scheduling
 from node.web import apidocs, pages, world
+from node.web.compression import FederationGzip
 from node.web.console import admin as console_admin
 from node.web.console import imports as console_imports
 from node.web.console import joining as console_joining
@@ -121,6 +122,7 @@ def create_app(
         upload_path=console_imports.UPLOAD_PATH,  # the console's file upload alone
         max_upload_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(FederationGzip)
     app.add_middleware(SecurityHeaders)
     for router in (
         meta.router,

@@ -169,6 +169,7 @@ def serve(
             log_level=settings.log_level,
             proxy_headers=settings.proxy_headers,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            server_header=False,  # names the software to every scanner; peers need bytes less
             **extra,
         )
 

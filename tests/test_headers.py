@@ -11,18 +11,63 @@ import re
 import pytest
 from support.nodes import Node
 
-from node.web.headers import POLICY
+from node.web.headers import DATA_POLICY, POLICY, headers_for
 
-PATHS = ["/", "/world", "/docs", "/openapi.json", "/members", "/healthz", "/no/such/path"]
+PAGES = ["/", "/world", "/docs", "/n"]
+DATA = ["/openapi.json", "/members", "/healthz", "/federation/heads", "/events.ics"]
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_every_response_carries_the_strict_policy(sqlite_node: Node, path: str) -> None:
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_carries_the_strict_policy(sqlite_node: Node, path: str) -> None:
     r = sqlite_node.client.get(path)
+    assert r.headers["content-type"].startswith("text/html")
     assert r.headers["content-security-policy"] == POLICY
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["referrer-policy"] == "same-origin"
+    assert r.headers["cross-origin-opener-policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("path", DATA)
+def test_data_carries_the_api_policy_only(sqlite_node: Node, path: str) -> None:
+    """JSON and calendars run nothing and frame nothing even if a browser renders them;
+    the page-only headers are left off (they were half of a one-record sync round)."""
+    r = sqlite_node.client.get(path)
+    assert r.status_code == 200, path
+    assert r.headers["content-security-policy"] == DATA_POLICY
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "x-frame-options" not in r.headers and "referrer-policy" not in r.headers
+
+
+@pytest.mark.parametrize(
+    ("accept", "policy"), [("application/json", DATA_POLICY), ("text/html", POLICY)]
+)
+def test_an_error_gets_the_policy_of_what_it_is(
+    sqlite_node: Node, accept: str, policy: str
+) -> None:
+    r = sqlite_node.client.get("/no/such/path", headers={"Accept": accept})
+    assert r.status_code == 404
+    assert r.headers["content-security-policy"] == policy
+
+
+@pytest.mark.parametrize(
+    ("content_type", "whole"),
+    [
+        (None, True),
+        (b"text/html; charset=utf-8", True),
+        (b"TEXT/HTML", True),
+        (b"image/svg+xml", True),
+        (b"application/xhtml+xml", True),
+        (b"application/json", False),
+        (b"application/problem+json", False),
+        (b"text/calendar; charset=utf-8", False),
+        (b"text/javascript; charset=utf-8", False),
+        (b"image/png", False),
+    ],
+)
+def test_headers_for_a_content_type(content_type: bytes | None, whole: bool) -> None:
+    policy = dict(headers_for(content_type))[b"content-security-policy"].decode()
+    assert policy == (POLICY if whole else DATA_POLICY)
 
 
 def test_the_policy_allows_only_this_origin() -> None:

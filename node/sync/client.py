@@ -9,6 +9,7 @@ and a response body is read with a byte limit, so a hostile peer cannot exhaust 
 from __future__ import annotations
 
 import asyncio
+import zlib
 from typing import Any, TypeVar
 
 import httpx
@@ -51,21 +52,48 @@ class PeerClient:
 
     async def _read(self, peer: str, url: str, params: dict[str, Any] | None) -> bytes:
         try:
-            async with self.http.stream("GET", url, params=params) as response:
+            async with self.http.stream(
+                "GET", url, params=params, headers={"Accept-Encoding": "gzip"}
+            ) as response:
                 if response.status_code != 200:
                     raise PeerBadResponse(f"GET {url} answered {response.status_code}", peer=peer)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise PeerBadResponse(
-                            f"GET {url}: response over {self.max_bytes} bytes", peer=peer
-                        )
-                    chunks.append(chunk)
+                return await self._body(response, peer, url)
         except httpx.TransportError as exc:
             raise PeerUnreachable(f"GET {url}: {type(exc).__name__}: {exc}", peer=peer) from exc
+
+    async def _body(self, response: httpx.Response, peer: str, url: str) -> bytes:
+        """The decoded body, refused once it passes ``max_bytes``. gzip is decoded here, not
+        by httpx, so that the limit bounds what is decoded: httpx would inflate a whole
+        64 kB chunk first, and deflate expands up to 1,032 times."""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip"):
+            raise PeerBadResponse(f"GET {url}: content-encoding {encoding!r}", peer=peer)
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for raw in response.aiter_raw():
+                if inflate is None:
+                    chunk, over = raw, False
+                else:
+                    chunk = inflate.decompress(raw, self.max_bytes - size + 1)
+                    over = bool(inflate.unconsumed_tail)  # output stopped at the limit
+                size += len(chunk)
+                if over or size > self.max_bytes:
+                    raise PeerBadResponse(self._too_big(url), peer=peer)
+                chunks.append(chunk)
+            if inflate is not None:
+                chunks.append(inflate.flush())
+                if size + len(chunks[-1]) > self.max_bytes:
+                    raise PeerBadResponse(self._too_big(url), peer=peer)
+                if not inflate.eof:
+                    raise PeerBadResponse(f"GET {url}: truncated gzip body", peer=peer)
+        except zlib.error as exc:
+            raise PeerBadResponse(f"GET {url}: bad gzip body: {exc}", peer=peer) from exc
         return b"".join(chunks)
+
+    def _too_big(self, url: str) -> str:
+        return f"GET {url}: response over {self.max_bytes} bytes"
 
     def _parse(self, model: type[T], data: Any, peer: str, what: str) -> T:
         try:

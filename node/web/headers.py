@@ -6,6 +6,13 @@ framing, and forms post only back here. An injected ``<script>`` or a tag that s
 escaping therefore cannot run or phone out. ``data:`` images are allowed because Swagger
 UI's style sheet draws its icons with them.
 
+Only a document that a browser renders (HTML, SVG, or a response without a type) gets the
+whole set. Data (JSON, calendars, scripts, style sheets, PNG) gets the API policy that
+OWASP's REST cheat sheet gives, ``default-src 'none'; frame-ancestors 'none'``, and
+``nosniff``: a browser that is tricked into rendering it still runs nothing and frames
+nothing, and the 270 bytes the rest would add to every federation response (half of a
+one-record sync round, issue 13) buy no protection there.
+
 A pure ASGI middleware (not ``BaseHTTPMiddleware``) so streaming responses stream and the
 cost is one list append per response.
 """
@@ -29,6 +36,8 @@ POLICY = "; ".join(
     )
 )
 
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
 HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -36,6 +45,20 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
+DATA_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", DATA_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+)
+# What a browser renders as a page, with scripts: these get the whole set.
+DOCUMENT_TYPES = (b"text/html", b"image/svg+xml", b"application/xhtml+xml", b"text/xml")
+
+
+def headers_for(content_type: bytes | None) -> tuple[tuple[bytes, bytes], ...]:
+    """The security headers a response of ``content_type`` gets. Pure."""
+    if content_type is None:
+        return HEADERS  # unknown: a browser may sniff it as a page
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    return HEADERS if kind in DOCUMENT_TYPES else DATA_HEADERS
 
 
 class SecurityHeaders:
@@ -49,9 +72,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in HEADERS if n not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = message.get("headers", [])
+                present = {name.lower(): value for name, value in headers}
+                wanted = headers_for(present.get(b"content-type"))
+                extra = [(n, v) for n, v in wanted if n not in present]
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -26,7 +26,10 @@ from syncbench.targets import TARGETS
 
 
 class WireCounter:
-    """httpx event hooks: request line + headers + body, status line + headers + body."""
+    """httpx event hooks: request line + headers + body, status line + headers + body.
+
+    The body is counted as sent (``Content-Length``, so compressed when the peer
+    gzipped it), which is what crosses the wire; each exchange is kept apart as well."""
 
     def __init__(self) -> None:
         self.reset()
@@ -35,6 +38,8 @@ class WireCounter:
         self.sent = 0
         self.received = 0
         self.requests: list[str] = []
+        self.exchanges: list[dict[str, Any]] = []
+        self._open: dict[int, dict[str, Any]] = {}
 
     async def on_request(self, request: httpx.Request) -> None:
         target = request.url.raw_path.decode("ascii")
@@ -43,12 +48,23 @@ class WireCounter:
         size += int(request.headers.get("content-length", "0"))
         self.sent += size
         self.requests.append(f"{request.method} {request.url.path}")
+        exchange = {"request": f"{request.method} {request.url.path}", "sent": size}
+        self._open[id(request)] = exchange  # requests run concurrently: pair by request
+        self.exchanges.append(exchange)
 
     async def on_response(self, response: httpx.Response) -> None:
-        size = len(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n") + 2
-        size += sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
-        size += int(response.headers.get("content-length", "0"))
-        self.received += size
+        head = len(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n") + 2
+        head += sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
+        body = int(response.headers.get("content-length", "0"))
+        self.received += head + body
+        exchange = self._open.pop(id(response.request), None)
+        if exchange is not None:
+            exchange.update(
+                status=response.status_code,
+                headers=head,
+                body=body,
+                encoding=response.headers.get("content-encoding", "identity"),
+            )
 
 
 async def incremental(
@@ -78,6 +94,7 @@ async def incremental(
             "ms": round(idle_ms, 2),
             "bytes": counter.sent + counter.received,
             "requests": list(counter.requests),
+            "exchanges": list(counter.exchanges),
             "applied": sum(r.applied for r in idle),
         }
         envelope = (await admin.get(f"{source.url}/records/{member_id}")).json()
@@ -105,6 +122,7 @@ async def incremental(
                     "sent": counter.sent,
                     "received": counter.received,
                     "requests": list(counter.requests),
+                    "exchanges": list(counter.exchanges),
                     "applied": sum(r.applied for r in pulled),
                     "ok": all(r.ok for r in pulled),
                 }
@@ -137,6 +155,9 @@ async def incremental(
     result["client_cpu_ms_median"] = round(med([r["client_cpu_ms"] for r in runs]), 2)
     result["servers_cpu_ms_median"] = round(med([r["servers_cpu_ms"] for r in runs]), 1)
     result["bytes_median"] = med([r["bytes"] for r in runs])
+    # What the change itself adds to a round: the round minus an idle one (the heads of
+    # every peer are asked for either way).
+    result["bytes_over_idle_median"] = result["bytes_median"] - result["idle"]["bytes"]
     result["applied_each"] = [r["applied"] for r in runs]
     return result
 
@@ -155,10 +176,17 @@ def phase_incremental(
             f"{r['servers_cpu_ms']:5.1f} ms)  {r['bytes']:5d} B  applied {r['applied']}  "
             f"{r['requests']}"
         )
+    for x in inc["runs"][-1]["exchanges"]:
+        say(
+            f"    {x['request']:28s} sent {x['sent']:4d} B, answer {x.get('status')}: "
+            f"headers {x.get('headers', 0):4d} B, body {x.get('body', 0):5d} B "
+            f"({x.get('encoding')})"
+        )
     say(
         f"incremental: median {inc['ms_median']:.2f} ms, {inc['bytes_median']:.0f} B "
         f"(targets <= {TARGETS['incremental_ms']:.0f} ms, <= {TARGETS['incremental_bytes']} "
-        f"B); idle round {inc['idle']['ms']:.2f} ms, {inc['idle']['bytes']} B"
+        f"B); idle round {inc['idle']['ms']:.2f} ms, {inc['idle']['bytes']} B; the change "
+        f"adds {inc['bytes_over_idle_median']:.0f} B"
     )
     say(f"  one more round under cProfile ({inc['profiled_round_ms']:.1f} ms), by cumtime:")
     for row in [r for r in inc["cprofile_ms"] if r["by"] == "cumtime"][:18]:
