@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     and_,
     column,
     exists,
@@ -35,14 +34,10 @@ from sqlmodel import Session
 
 from federation.canonical import b64url, b64url_decode
 from federation.errors import WireFormatError
-from node.db.geo import bounding_box, distance_sql
+from node.db import nearby
+from node.db.geo import distance_sql
 from node.db.tables import ENTRIES, TAGS
 from node.db.text import tokens
-
-# Radii tried in turn for ``near=`` without ``within_km``: each step is a bounding box an
-# index can serve; the last (None) is the whole table. A city holds a page within 10 km,
-# and a 50 km box there (New York at 100k members) has thousands of distances to sort.
-NEAR_STEPS_KM: tuple[float | None, ...] = (10.0, 50.0, 250.0, 1000.0, 4000.0, None)
 
 
 @dataclass(frozen=True)
@@ -191,14 +186,16 @@ def _count(session: Session, query: Query, dialect: str, cap: int | None) -> int
     if where is None:
         return 0
     stmt = select(ENTRIES.c.pk).where(*where)
+    params: dict[str, float] = {}
     if query.near is not None:
         stmt = stmt.where(ENTRIES.c.lat.is_not(None))
         if query.within_km:
             distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
-            stmt = _within(stmt, query.near, query.within_km, distance)
+            stmt, params = nearby.within(stmt, query.near, query.within_km, distance)
     if cap is not None:
         stmt = stmt.limit(cap + 1)
-    return int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    counted = select(func.count()).select_from(stmt.subquery())
+    return int(session.execute(counted, params).scalar_one())
 
 
 def matching(
@@ -231,31 +228,13 @@ def _ordered_keys(
 ) -> list[Any]:
     """``(pk, *sort key)`` of the next ``limit + 1`` rows, narrow rows only: sorting the
     wide body column is what made ``near=`` slow; bodies are fetched for the page alone."""
-    sort = _sort_keys(query, dialect)
-    distance = None
     if query.near is not None:
-        distance = distance_sql(ENTRIES.c.lat, ENTRIES.c.lon, *query.near)
-    rows: list[Any] = []
-    steps: tuple[float | None, ...] = NEAR_STEPS_KM
-    if query.within_km:  # the same steps, up to the radius asked for
-        steps = (
-            *(r for r in NEAR_STEPS_KM if r is not None and r < query.within_km),
-            query.within_km,
-        )
-    for radius in steps if distance is not None else (None,):
-        stmt = select(ENTRIES.c.pk, *sort).where(*where)
-        if distance is not None:
-            stmt = stmt.where(ENTRIES.c.lat.is_not(None))
-            if radius is not None:
-                stmt = _within(stmt, query.near, radius, distance)  # type: ignore[arg-type]
-        if after is not None:
-            stmt = stmt.where(tuple_(*sort) > tuple_(*after))
-        rows = list(session.execute(stmt.order_by(*sort).limit(query.limit + 1)))
-        # Every row within ``radius`` is inside the box, so once the box yields a full page
-        # the page is exactly the nearest rows; otherwise widen and ask again.
-        if len(rows) > query.limit or radius is None or radius == query.within_km:
-            break
-    return rows
+        return nearby.nearest_keys(session, query, where, after)
+    sort = _sort_keys(query, dialect)
+    stmt = select(ENTRIES.c.pk, *sort).where(*where)
+    if after is not None:
+        stmt = stmt.where(tuple_(*sort) > tuple_(*after))
+    return list(session.execute(stmt.order_by(*sort).limit(query.limit + 1)))
 
 
 def _ranked_keys(
@@ -359,16 +338,6 @@ def _fetch(session: Session, keys: list[Any], *, with_distance: bool) -> list[Ro
     return [
         to_row(rows[k[0]], round(k[1], 3) if with_distance else None) for k in keys if k[0] in rows
     ]
-
-
-def _within(
-    stmt: Select[Any], near: tuple[float, float], radius: float, distance: Any
-) -> Select[Any]:
-    box = bounding_box(near[0], near[1], radius)
-    stmt = stmt.where(ENTRIES.c.lat.between(box.lat_min, box.lat_max))
-    if box.lon_ranges:
-        stmt = stmt.where(or_(*(ENTRIES.c.lon.between(lo, hi) for lo, hi in box.lon_ranges)))
-    return stmt.where(distance <= radius)
 
 
 def filters(query: Query, dialect: str) -> list[ColumnElement[bool]]:
