@@ -186,3 +186,26 @@ def test_member_names_in_the_map_are_escaped(node: Node) -> None:
     assert (
         "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;, Nijmegen</title>" in text
     )
+
+
+def test_counts_past_the_cap_say_more_than_and_read_no_further(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory counts as the API does (``count_cap``): past the cap the list and the
+    map say "more than", so a common word at a million members reads 10,001 entries, not
+    every match."""
+    monkeypatch.setattr(pins, "LIMIT", 2)
+    monkeypatch.setattr(pins, "COUNT_CAP", 3)
+    monkeypatch.setattr(pages, "COUNT_CAP", 3)
+    for name in ("Alpha", "Bravo", "Charlie", "Delta", "Echo"):
+        add_member(node, name=f"{name} Health")
+    text = _page(node, q="health")
+    assert '<span class="count">more than 3</span> members found' in text
+    assert "More than 3 of the members found are on the map (the first 2 by name)." in text
+    assert "of more than 3" in text  # the pager
+    assert len(_dots(text)) == 2
+    monkeypatch.setattr(pages, "COUNT_CAP", 10)
+    monkeypatch.setattr(pins, "COUNT_CAP", 10)
+    text = _page(node, q="health")
+    assert '<span class="count">5</span> members found' in text
+    assert "5 of the 5 members found are on the map (the first 2 by name)." in text

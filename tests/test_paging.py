@@ -11,7 +11,7 @@ from support.nodes import Node
 
 from node.errors import InvalidInput
 from node.web import pages
-from node.web.paging import TRAIL, pager
+from node.web.paging import TRAIL, count_text, pager
 
 SIZE = pages.PAGE_SIZE
 
@@ -88,3 +88,11 @@ def test_a_tampered_page_link_is_named(params: dict[str, str], field: str) -> No
 def test_a_tampered_page_link_on_the_page_is_an_html_422(sqlite_node: Node) -> None:
     r = sqlite_node.client.get("/", params={"page": "-1"})
     assert r.status_code == 422 and "page number" in r.text
+
+
+@pytest.mark.parametrize(
+    ("total", "capped", "text"),
+    [(None, False, ""), (0, False, "0"), (7, False, "7"), (10_000, True, "more than 10,000")],
+)
+def test_count_text_says_more_than_at_the_cap(total: int | None, capped: bool, text: str) -> None:
+    assert count_text(total, capped=capped) == text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from node.db.search import Query, matching
+from node.db.search import COUNT_CAP, Query, matching
 from node.db.tables import ENTRIES
 
 # A map with more dots than this is a blot, and the page would grow by ~100 bytes a dot.
@@ -31,10 +31,11 @@ class Pin:
 @dataclass(frozen=True)
 class Pins:
     """The pins drawn, and how many matches have a place at all (more than drawn when the
-    search finds more than ``LIMIT``)."""
+    search finds more than ``LIMIT``; with ``placed_capped``, more than ``placed``)."""
 
     pins: list[Pin]
     placed: int
+    placed_capped: bool = False
 
 
 def pins(session: Session, query: Query, *, limit: int | None = None) -> Pins:
@@ -55,7 +56,10 @@ def pins(session: Session, query: Query, *, limit: int | None = None) -> Pins:
     drawn = [Pin(r[0], r[1], r[2], float(r[3]), float(r[4])) for r in rows]
     placed = len(drawn)
     if placed == limit:
-        every = matching(session, query, dialect, walk=False) or []
-        counted = select(func.count()).select_from(ENTRIES).where(*every, *where[-2:])
-        placed = int(session.execute(counted).scalar_one())
+        # Counted as the list counts: at most COUNT_CAP + 1, checking entries as a walk does,
+        # so a map of "health" at a million members does not read every match.
+        capped = select(ENTRIES.c.pk).where(*where).limit(COUNT_CAP + 1).subquery()
+        placed = int(session.execute(select(func.count()).select_from(capped)).scalar_one())
+        if placed > COUNT_CAP:
+            return Pins(drawn, COUNT_CAP, placed_capped=True)
     return Pins(drawn, placed)

@@ -24,7 +24,7 @@ from federation import provenance
 from federation.errors import WireFormatError
 from federation.provenance import Check, KeyRing
 from node.db import entries, facets, log, pins
-from node.db.search import Page, search
+from node.db.search import COUNT_CAP, Page, search
 from node.db.search import Query as Search
 from node.db.session import Session
 from node.deps import KeysDep, RuntimeDep, SessionDep, StatusDep, TrustDep, get_runtime
@@ -38,7 +38,7 @@ from node.sync.trustbook import TrustBook
 from node.web import worldmap
 from node.web.forms import Form
 from node.web.labels import country_name, label, language_name
-from node.web.paging import Pager, pager
+from node.web.paging import Pager, count_text, pager
 from node.web.social import profile_url
 from node.web.views import (
     RECORD_ID,
@@ -141,6 +141,7 @@ def directory(request: Request, session: SessionDep) -> HTMLResponse:
             "kinds": [k.value for k in MemberKind],
             "members": [item(r, "member") for r in page.rows],
             "total": page.total,
+            "total_text": count_text(page.total, capped=page.total_capped),
             "pager": _pager(params, page),
             "topics": topics,
             "near_topics": _near_topics(query.topic, topics) if not page.rows else [],
@@ -165,6 +166,7 @@ def _member_map(session: Session, query: Search) -> dict[str, Any]:
         "radius": round(box[2] / 150, 2),  # the same size on screen at every zoom
         "dots": [{"pin": p, "x": x, "y": y} for p, (x, y) in zip(found.pins, points, strict=True)],
         "placed": found.placed,
+        "placed_capped": found.placed_capped,
     }
 
 
@@ -172,7 +174,8 @@ def _search(session: Session, form: Form, query: Search) -> Page:
     """One page of results, or none when the form has errors (they are shown instead)."""
     if not form.errors:
         try:
-            return search(session, query, cursor=form.text("cursor", 600), count=True)
+            cursor = form.text("cursor", 600)
+            return search(session, query, cursor=cursor, count=True, count_cap=COUNT_CAP)
         except InvalidInput as exc:
             form.fail(exc)
         except WireFormatError as exc:  # a cursor from another search, or an edited one
@@ -188,6 +191,7 @@ def _pager(params: dict[str, str], page: Page) -> Pager | None:
         next_cursor=page.next_cursor,
         shown=len(page.rows),
         total=page.total,
+        total_capped=page.total_capped,
         page_size=PAGE_SIZE,
     )
 
@@ -270,6 +274,7 @@ def events_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> H
             "attendances": [a.value for a in Attendance],
             "months": by_month(events),
             "total": page.total,
+            "total_text": count_text(page.total, capped=page.total_capped),
             "pager": _pager({**params, "from": since}, page),
             "topics": topics,
             "near_topics": _near_topics(query.topic, topics) if not page.rows else [],

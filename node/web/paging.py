@@ -28,6 +28,15 @@ class Pager:
     previous: str | None  # link to the page before, when the trail knows its cursor
     first: str | None  # link to page 1, when "previous" cannot be offered
     next: str | None
+    total_capped: bool = False  # more than ``total`` match: counting stopped there
+
+
+def count_text(total: int | None, *, capped: bool) -> str:
+    """A count as the reader sees it: exact, or "more than 10,000" where counting stopped
+    at the cap (a count that read every match would cost more than ten pages)."""
+    if total is None:
+        return ""
+    return f"more than {total:,}" if capped else str(total)
 
 
 def page_number(params: dict[str, str]) -> int:
@@ -54,6 +63,7 @@ def pager(
     shown: int,
     total: int | None,
     page_size: int,
+    total_capped: bool = False,
 ) -> Pager:
     """The range shown and the links around it. ``params`` are the page's query
     parameters as given, ``cursor`` and ``trail`` among them."""
@@ -82,4 +92,5 @@ def pager(
     following = None
     if next_cursor is not None:
         following = link(next_cursor, [*trail, cursor or FIRST][-TRAIL:], number + 1)
-    return Pager(start, start + shown - 1 if shown else 0, total, previous, first, following)
+    end = start + shown - 1 if shown else 0
+    return Pager(start, end, total, previous, first, following, total_capped)

@@ -20,8 +20,8 @@ from starlette.datastructures import FormData
 
 from node.db import entries
 from node.db.engine import writer
+from node.db.search import COUNT_CAP, search
 from node.db.search import Query as Search
-from node.db.search import search
 from node.db.session import Session
 from node.deps import AnnounceDep, KeysDep, RuntimeDep, SessionDep
 from node.dialects import PageRoute
@@ -34,6 +34,7 @@ from node.web.console import fields
 from node.web.console.auth import FormDep, SignedInDep
 from node.web.console.screen import go, show
 from node.web.pages import verify_stored
+from node.web.paging import count_text
 from node.writes import organizer_exists, write
 
 RecordId = Annotated[
@@ -187,14 +188,14 @@ def records_router(kind: str) -> APIRouter:
             kind=kind, limit=LIST_LIMIT, region=runtime.settings.region.value, q=q.strip() or None
         )
         try:
-            page = search(session, query, cursor=None, count=True)
+            page = search(session, query, cursor=None, count=True, count_cap=COUNT_CAP)
         except InvalidInput as exc:
             raise InvalidInput([("q", reason) for _, reason in exc.errors]) from exc
         rows = [item(r, kind) for r in page.rows]
         context = {
             "title": f"{kind.capitalize()}s", "kind": kind, "base": base, "rows": rows,
             "q": q, "total": page.total, "limit": LIST_LIMIT, "public": PUBLIC[kind],
-            "deleted": deleted,
+            "total_text": count_text(page.total, capped=page.total_capped), "deleted": deleted,
         }  # fmt: skip
         return show(request, who, "records.html", context)
 
