@@ -11,7 +11,7 @@ import pytest
 from support.member_directory import add, items, page, walk
 from support.nodes import Node
 
-from node.db import search
+from node.db import fulltext
 
 # --------------------------------------------------------------------------- full text
 
@@ -127,12 +127,12 @@ def test_q_finds_words_inside_handles_urls_and_compounds(node: Node) -> None:
 
 
 # On SQLite a search with few matches looks them up by rowid, one with many walks the name
-# index (node.db.search.FEW_MATCHES); a bound of 1 sends every search down the second path.
-@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 1], ids=["lookup", "walk"])
+# index (node.db.fulltext.FEW_MATCHES); a bound of 1 sends every search down the second path.
+@pytest.mark.parametrize("few_matches", [fulltext.FEW_MATCHES, 1], ids=["lookup", "walk"])
 def test_q_ranks_name_matches_first_then_alphabetically(
     node: Node, few_matches: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
     n1 = add(node, name="Amsterdam Cardio Centre", city="Amsterdam", social=[], topics=[])
     n2 = add(node, name="Cardio Clinic", city="Amsterdam", social=[], topics=[])
     n3 = add(

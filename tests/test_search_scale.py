@@ -2,7 +2,7 @@
 finds the same entries in the same order.
 
 On SQLite a text search picks its plan per tier from how many entries match
-(``node.db.search.FEW_MATCHES``): few are looked up by rowid and sorted, many are found by
+(``node.db.fulltext.FEW_MATCHES``): few are looked up by rowid and sorted, many are found by
 walking the name order and checking each entry's words on the covering index of
 migration 0013. The bound is lowered here so that a small directory runs every plan, and
 each plan must give the order the rule states (name matches first, then the others, each
@@ -21,7 +21,7 @@ from support.factories import add_event
 from support.member_directory import add, page, walk
 from support.nodes import Node
 
-from node.db import migrate, pins, search
+from node.db import fulltext, migrate, pins, search
 from node.db.text import fold, index_text, tokens
 
 # (name, city, topics, description): names share words and prefixes so that each query
@@ -75,14 +75,16 @@ def directory(node: Node) -> list[tuple[str, str, str]]:
     return out
 
 
-@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 3, 1], ids=["lookup", "mixed", "walk"])
+@pytest.mark.parametrize(
+    "few_matches", [fulltext.FEW_MATCHES, 3, 1], ids=["lookup", "mixed", "walk"]
+)
 def test_every_plan_pages_through_the_stated_order(
     node: Node,
     directory: list[tuple[str, str, str]],
     few_matches: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
     for q in QUERIES:
         expected = _expected(q, directory)
         assert expected, q  # every query finds something
@@ -93,14 +95,14 @@ def test_every_plan_pages_through_the_stated_order(
     assert page(node, q="zzz", count=True)["total"] == 0
 
 
-@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 1], ids=["lookup", "walk"])
+@pytest.mark.parametrize("few_matches", [fulltext.FEW_MATCHES, 1], ids=["lookup", "walk"])
 def test_the_map_shows_what_the_list_finds_on_every_plan(
     node: Node,
     directory: list[tuple[str, str, str]],
     few_matches: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
     by_id = {mid: name for mid, name, _ in directory}
     with Session(node.engine) as session:
         for q in QUERIES:
@@ -110,11 +112,11 @@ def test_the_map_shows_what_the_list_finds_on_every_plan(
             assert found.placed == len(expected), q  # every member of the factory has a place
 
 
-@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 1], ids=["lookup", "walk"])
+@pytest.mark.parametrize("few_matches", [fulltext.FEW_MATCHES, 1], ids=["lookup", "walk"])
 def test_event_text_search_keeps_start_order_and_filters_on_every_plan(
     node: Node, few_matches: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
     march = add_event(node, title="Health Day", starts_at="2027-03-10T09:00")
     april = add_event(
         node,
@@ -180,7 +182,7 @@ def test_the_walk_index_is_sqlite_only_and_goes_with_a_downgrade(node: Node) -> 
     assert "COVERING INDEX entries_fts_walk" in plan
 
 
-@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 1], ids=["lookup", "walk"])
+@pytest.mark.parametrize("few_matches", [fulltext.FEW_MATCHES, 1], ids=["lookup", "walk"])
 def test_a_count_stops_at_the_cap_and_says_so(
     node: Node,
     directory: list[tuple[str, str, str]],
@@ -189,7 +191,7 @@ def test_a_count_stops_at_the_cap_and_says_so(
 ) -> None:
     from node.api import members
 
-    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
     monkeypatch.setattr(members, "COUNT_CAP", 3)
     many, three = _expected("care", directory), _expected("heart", directory)
     assert len(many) > 3 and len(three) == 3

@@ -18,23 +18,19 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     and_,
-    column,
     exists,
     func,
     literal,
     literal_column,
-    or_,
     select,
-    text,
     tuple_,
 )
 from sqlmodel import Session
 
 from federation.canonical import b64url, b64url_decode
 from federation.errors import WireFormatError
-from node.db import nearby
+from node.db import fulltext, nearby
 from node.db.geo import distance_sql
 from node.db.tables import ENTRIES, TAGS
 from node.db.text import tokens
@@ -210,13 +206,13 @@ def matching(
     words = tokens(query.q or "")
     if dialect != "sqlite" or not words:
         return filters(query, dialect)
-    few = _few_matches(session, words)
+    few = fulltext.few_matches(session, words)
     if few is not None and not few:
         return None
     if few is None and not walk:
         return filters(query, dialect)
     plain = filters(replace(query, q=None), dialect)
-    return [*plain, ENTRIES.c.pk.in_(sorted(few)) if few else _words_in_row(words, None)]
+    return [*plain, ENTRIES.c.pk.in_(sorted(few)) if few else fulltext.words_in_row(words, None)]
 
 
 def _ordered_keys(
@@ -249,7 +245,7 @@ def _ranked_keys(
     for tier in (0, 1):
         if after is not None and after[0] > tier:
             continue
-        match = _tier_match(session, words, dialect, tier)
+        match = fulltext.tier_match(session, words, dialect, tier)
         if match is None:
             continue  # nothing in this tier (an empty IN list would still walk the index)
         stmt = select(ENTRIES.c.pk, literal(tier), ENTRIES.c.sort_name, ENTRIES.c.pk)
@@ -265,73 +261,6 @@ def _ranked_keys(
         if len(keys) > query.limit:
             break
     return keys
-
-
-def _tier_match(
-    session: Session, words: list[str], dialect: str, tier: int
-) -> ColumnElement[bool] | None:
-    """Which entries are in a tier (0: every word in the name; 1: the other matches), or
-    None when the tier is empty. On SQLite the full-text index says how many there are,
-    reading at most ``FEW_MATCHES``: fewer are named outright (rowid lookups, a small
-    sort); more means one entry in at most ``N / FEW_MATCHES`` is in the tier, so a walk
-    in name order checking each entry's words on the covering index ``entries_fts_walk``
-    (migration 0013) fills a page after a bounded number of entries, and no match set is
-    materialised. PostgreSQL chooses between its GIN index and the walk from statistics."""
-    if dialect != "sqlite":
-        name = _match(words, dialect, name_only=True)
-        return name if tier == 0 else and_(_match(words, dialect, name_only=False), ~name)
-    expr = _fts_expr(words, name_only=True)
-    if tier == 1:
-        expr = f"({_fts_expr(words, name_only=False)}) NOT ({expr})"
-    ids = _fts_few(session, expr)
-    if ids is None:
-        return _words_in_row(words, tier)
-    return ENTRIES.c.pk.in_(sorted(ids)) if ids else None
-
-
-def _words_in_row(words: list[str], tier: int | None) -> ColumnElement[bool]:
-    """SQLite's full-text match checked on one entry's own columns: every word begins a
-    word of the name (tier 0), of the name or the other text (None), or of those but not
-    all in the name (tier 1). ``name_tokens`` and ``search_text`` are folded words joined
-    by single spaces (``node.db.text.index_text``), so a word begins one exactly where
-    ``' ' + word`` occurs in ``' ' + column``; a word is ``[^\\W_]+``, plain to ``instr``."""
-
-    def starts_word(col: Any, word: str) -> ColumnElement[bool]:
-        return func.instr(literal(" ").concat(col), " " + word) > 0
-
-    name, other = ENTRIES.c.name_tokens, ENTRIES.c.search_text
-    in_name = and_(*(starts_word(name, w) for w in words))
-    anywhere = and_(*(or_(starts_word(name, w), starts_word(other, w)) for w in words))
-    if tier == 0:
-        return in_name
-    return anywhere if tier is None else and_(anywhere, ~in_name)
-
-
-# Below this many full-text matches (of a query, or of one tier of a ranked one), a search
-# starts from the matches and sorts them; at or above it, it walks its order and stops
-# after a page. SQLite has no statistics on an FTS5 result and would always pick the walk,
-# which for a rare word reads every entry of the kind. At this bound the walk meets a match
-# in every N / 500 entries (200 at 100k), a page in a few thousand index entries, about as
-# costly as 500 rowid lookups.
-FEW_MATCHES = 500
-
-
-def _fts_few(session: Session, expr: str) -> set[int] | None:
-    """The rowids matching ``expr`` when there are fewer than ``FEW_MATCHES``, else None.
-    Counted first inside SQLite: a common word's 500 rowids brought through the result
-    one by one cost more than its page (1.5 ms a search at 100k), its count one row."""
-    match = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH :expr"
-    counted = text(f"SELECT count(*) FROM ({match} LIMIT :limit)")
-    params = {"expr": expr, "limit": FEW_MATCHES}
-    if int(session.execute(counted, params).scalar_one()) >= FEW_MATCHES:
-        return None
-    return set(session.execute(text(match), {"expr": expr}).scalars().all())
-
-
-def _few_matches(session: Session, words: list[str]) -> set[int] | None:
-    """The rowids matching ``words`` when there are fewer than ``FEW_MATCHES``, else None;
-    reading stops at that bound, so a common word costs at most that many index reads."""
-    return _fts_few(session, _fts_expr(words, name_only=False))
 
 
 def _fetch(session: Session, keys: list[Any], *, with_distance: bool) -> list[Row]:
@@ -376,35 +305,8 @@ def filters(query: Query, dialect: str) -> list[ColumnElement[bool]]:
         where.append(ENTRIES.c.starts_at < query.starts_before)
     words = tokens(query.q or "")
     if words:
-        where.append(_match(words, dialect, name_only=False))
+        where.append(fulltext.match(words, dialect, name_only=False))
     return where
-
-
-def _match(words: list[str], dialect: str, *, name_only: bool) -> ColumnElement[bool]:
-    """Every word must match as a prefix. Words are ``[^\\W_]+`` after folding, so they
-    cannot carry query syntax into FTS5 or ``to_tsquery``."""
-    if dialect == "sqlite":
-        expr = _fts_expr(words, name_only=name_only)
-        # Distinct bind names: the filter and the ranking both match in one statement.
-        name = "fts_name" if name_only else "fts_all"
-        sub = text(f"SELECT rowid FROM entries_fts WHERE entries_fts MATCH :{name}").bindparams(
-            **{name: expr}
-        )
-        hits: ColumnElement[bool] = ENTRIES.c.pk.in_(
-            sub.columns(column("rowid", Integer)).subquery().select()
-        )
-        return hits
-    weight = "A" if name_only else ""
-    tsq = " & ".join(f"{w}:*{weight}" for w in words)
-    tsvector: ColumnElement[Any] = literal_column("entries.search_tsv")
-    matched: ColumnElement[bool] = tsvector.bool_op("@@")(func.to_tsquery("simple", tsq))
-    return matched
-
-
-def _fts_expr(words: list[str], *, name_only: bool) -> str:
-    """An FTS5 query: every word as a prefix, optionally in the name column only."""
-    expr = " AND ".join(f'"{w}"*' for w in words)
-    return "{sort_name} : (" + expr + ")" if name_only else expr
 
 
 def _sort_keys(query: Query, dialect: str) -> list[ColumnElement[Any]]:
