@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from node.db.geo import bounding_box
-from node.db.nearby import NEAR_STEPS_KM, box_params, steps
+from node.db.nearby import NEAR_STEPS_KM, box_params, next_step, steps
 
 
 def test_without_a_radius_every_step_is_tried_ending_with_the_whole_table() -> None:
@@ -40,3 +40,25 @@ def test_box_params_name_each_longitude_range() -> None:
     assert split["lon_hi0"] == 180.0 and split["lon_lo1"] == -180.0
     polar = box_params(bounding_box(89.5, 0.0, 100.0), 100.0)
     assert "lon_lo0" not in polar  # every longitude
+
+
+@pytest.mark.parametrize(
+    ("at", "found", "previous", "expected"),
+    [
+        (0, 2, -1, 1),  # the first step: nothing to compare with
+        (1, 14, 2, 2),  # still growing: the next radius
+        (2, 14, 14, 4),  # no growth (a town in empty country): skip one radius
+        (4, 0, 0, 6),  # 4,000 km skipped: straight to the whole table
+        (5, 3, 3, 6),  # the whole table is never skipped past
+    ],
+)
+def test_next_step_skips_a_radius_when_a_box_found_nothing_more(
+    at: int, found: int, previous: int, expected: int
+) -> None:
+    assert next_step(at, found=found, previous=previous, steps=7) == expected
+
+
+def test_a_skip_never_passes_the_radius_asked_for() -> None:
+    radii = steps(250.0)  # 2, 10, 50, 250
+    assert next_step(2, found=5, previous=5, steps=len(radii)) == 3  # 250 is the last
+    assert next_step(1, found=5, previous=5, steps=len(radii)) == 3
