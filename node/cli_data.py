@@ -106,7 +106,7 @@ def import_file(
         TimeElapsedColumn,
     )
 
-    from node import importer
+    from node import import_rows, importer
     from node.runtime import utc_now
 
     console.readable_file(file)
@@ -115,7 +115,7 @@ def import_file(
     settings = console.settings(home)
     engine = console.database(settings)
     key = console.signing_key(settings)
-    chosen = KINDS[kind.strip().lower()] if kind else importer.detect_kind(file)
+    chosen = KINDS[kind.strip().lower()] if kind else import_rows.detect_kind(file)
     with Progress(
         TextColumn("importing {task.description}"),
         BarColumn(),
@@ -124,7 +124,7 @@ def import_file(
         console=console.err,
         transient=False,
     ) as progress:
-        task = progress.add_task(f"{chosen}s", total=importer.row_count(file))
+        task = progress.add_task(f"{chosen}s", total=import_rows.row_count(file))
         report = importer.run_import(
             engine,
             path=file,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from node import audit, importer, uploads
+from node import audit, import_rows, importer, uploads
 from node.db import import_jobs as rows
 from node.db.engine import writer
 from node.db.import_jobs import ImportJob
@@ -80,7 +80,7 @@ def start(runtime: Runtime, *, upload: Upload, token_id: str) -> str:
     try:
         job = ImportJob(
             id=job_id, token_id=token_id, kind=upload.kind, filename=upload.filename,
-            status="running", total=importer.row_count(path), started_at=now, heartbeat_at=now,
+            status="running", total=import_rows.row_count(path), started_at=now, heartbeat_at=now,
         )  # fmt: skip
         with Session(writer(runtime.engine)) as session:
             rows.create(session, job=job)

@@ -1,7 +1,7 @@
 """What importing a file would do, told before anything is written (the console's preview).
 
 The rows are read and validated by the very functions the import runs
-(``importer.read_rows``, ``importer.validate``), and each good row is then put to
+(``import_rows.read_rows``, ``importer.validate``), and each good row is then put to
 ``publisher.decide``, the function ``publish`` itself asks, against what the store holds
 now: so "new", "changed" and "unchanged" here are what ``run_import`` will report for the
 same file and the same database, not a second opinion that could drift from it. The checks
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from federation.errors import HealthnetError
-from node import importer
+from node import import_rows, importer
 from node.db.imports import Held, held, known_members_batched
 from node.db.session import Session
 from node.errors import InvalidInput
@@ -59,7 +59,7 @@ def check(path: Path, *, kind: str, origin: str, region: str) -> Checked:
     """Read and validate every row as ``run_import`` does, duplicates of a key included."""
     checked = Checked()
     seen: dict[str, int] = {}
-    for line, raw in importer.read_rows(path, kind):
+    for line, raw in import_rows.read_rows(path, kind):
         if isinstance(raw, InvalidInput):
             checked.errors.extend(RowError(line, name, reason) for name, reason in raw.errors)
             # read_rows says a whole-file problem once, on line 1, and yields nothing else.

@@ -85,7 +85,7 @@ def stage(
     now: datetime,
 ) -> Upload:
     """Keep ``data`` as a new upload. ``kind`` is the person's choice, or a function that
-    tells it from the staged file (``importer.detect_kind``)."""
+    tells it from the staged file (``import_rows.detect_kind``)."""
     sweep(home, now=now)
     upload_id = secrets.token_hex(16)
     suffix = suffix_of(filename)

@@ -16,7 +16,8 @@ from support.imports import error_lines, events, make_home, members, node_info, 
 
 from node import sheets
 from node.errors import InvalidInput
-from node.importer import MEMBER_COLUMNS, detect_kind, record_id, row_count
+from node.import_rows import MEMBER_COLUMNS, detect_kind, row_count
+from node.importer import record_id
 from node.settings import NodeSettings
 
 HEADER = "key,name,kind,country,city,website"
@@ -310,7 +311,7 @@ def test_kind_and_row_count_read_the_file_as_the_import_does(tmp_path: Path) -> 
 def test_a_file_on_disk_may_be_larger_than_an_upload(tmp_path: Path) -> None:
     """`healthnet import` reads the operator's own file: a region's directory in one CSV
     can be far over the console's 20 MB upload limit (1M members is about 400 MB)."""
-    from node.importer import FILE_LIMIT, read_rows
+    from node.import_rows import FILE_LIMIT, read_rows
 
     path = tmp_path / "big.csv"
     filler = "x" * 200

@@ -17,7 +17,7 @@ from support.problems import assert_problem
 
 from federation.keys import public_key
 from federation.signing import verify_envelope
-from node.db import search
+from node.db import fulltext
 
 
 def add(node: Node, **fields: Any) -> str:
@@ -167,12 +167,12 @@ def test_from_and_to_with_fractional_seconds(node: Node) -> None:
 # --------------------------------------------------------------------------- filters
 
 
-@pytest.mark.parametrize("few_matches", [search.FEW_MATCHES, 1], ids=["lookup", "walk"])
+@pytest.mark.parametrize("few_matches", [fulltext.FEW_MATCHES, 1], ids=["lookup", "walk"])
 def test_filters_organizer_kind_country_topic_language_q(
     node: Node, few_matches: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Both SQLite plans of a text search (see node.db.search.FEW_MATCHES) give one answer.
-    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    # Both SQLite plans of a text search (see node.db.fulltext.FEW_MATCHES) give one answer.
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
     r = node.client.post("/admin/members", json=member_body(), headers=node.editor)
     org = r.json()["id"]
     other = node.client.post("/admin/members", json=member_body(name="Other Org"),

@@ -1,6 +1,6 @@
 """The console's record forms: flat form fields <-> the bodies the node signs.
 
-A form's fields are the import file's columns (``node.importer``: ``contact_email``,
+A form's fields are the import file's columns (``node.import_rows``: ``contact_email``,
 ``venue_city``, ``topics`` as ``a; b``), so a leader who knows one knows the other, and
 one conversion serves both. Validation is the models' own, as for the API and the import,
 so the three never disagree on what is valid; only the error's field is renamed to the
@@ -21,7 +21,7 @@ import pycountry
 from pydantic import BaseModel, ValidationError
 
 from node.errors import InvalidInput
-from node.importer import LIST_SEP, csv_event, csv_member
+from node.import_rows import LIST_SEP, csv_event, csv_member
 from schemas.event import EventCreate, EventKind, EventStatus
 from schemas.geo import Region, countries_in
 from schemas.member import MemberCreate, MemberKind, NetworkRole

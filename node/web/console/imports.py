@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from node import import_jobs, importer, sheets, uploads
+from node import import_jobs, import_rows, sheets, uploads
 from node.db.session import Session
 from node.deps import RuntimeDep
 from node.dialects import PageRoute
@@ -68,8 +68,8 @@ def _upload_page(
         "by_field": dict(errors),
         "values": {"kind": kind},
         "kinds": KINDS,
-        "member_columns": importer.MEMBER_COLUMNS,
-        "event_columns": importer.EVENT_COLUMNS,
+        "member_columns": import_rows.MEMBER_COLUMNS,
+        "event_columns": import_rows.EVENT_COLUMNS,
         "encodings": ENCODINGS,
         "max_mb": sheets.MAX_BYTES // (1024 * 1024),
         "max_rows": sheets.MAX_ROWS,
@@ -121,7 +121,7 @@ def _stage(
     s = runtime.settings
     staged = uploads.stage(
         s.home, data, filename=name, token_id=who.token.id, now=runtime.clock(),
-        kind=kind or importer.detect_kind,
+        kind=kind or import_rows.detect_kind,
     )  # fmt: skip
     try:
         with Session(runtime.engine) as session:
