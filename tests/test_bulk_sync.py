@@ -79,9 +79,9 @@ def test_a_pool_checked_pull_holds_what_an_inline_one_does(tmp_path: Path, clock
         far_behind(w.asia)  # asia checks in worker processes; the hub inline
 
         await w.pull(w.asia, w.eu)
-        assert w.asia.sync.puller._processes is not None  # made, and never dropped as broken
+        assert w.asia.sync.puller.checkers.processes is not None  # made, never dropped as broken
         await w.pull(w.hub, w.eu)
-        assert w.hub.sync.puller._processes is None  # near enough: no process started
+        assert w.hub.sync.puller.checkers.processes is None  # near enough: no process started
         theirs = (await heads_of(w.eu))[w.eu.node_id]
         assert theirs[:2] == (9, 9)
         assert (await heads_of(w.asia))[w.eu.node_id] == theirs

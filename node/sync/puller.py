@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +36,7 @@ from node.db import log, store
 from node.db.session import Engine, Session, writer
 from node.settings import NodeSettings
 from node.sync import verifier_pool
+from node.sync.checkers import Checkers
 from node.sync.client import PeerClient
 from node.sync.ingest import PageResult, ingest_page
 from node.sync.locks import Locks, acquire
@@ -114,25 +114,12 @@ class Puller:
         self.on_reject = on_reject
         self._locks: dict[str, asyncio.Lock] = {}
         self._again: set[str] = set()
-        # Ed25519 verification releases the GIL: two threads verify a page about 1.7x as
-        # fast on a 2-core machine. Made on first use, so an idle node holds no threads.
-        self._pool: ThreadPoolExecutor | None = None
-        # Worker processes for pulls far behind (node.sync.verifier_pool), made on first use.
-        self._processes: ProcessPoolExecutor | None = None
-        self._processes_failed = False
+        self.checkers = Checkers()
         self.far_behind = far_behind
         self._background: set[asyncio.Future[PullResult]] = set()
 
-    def _verifier_pool(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
-        return self._pool
-
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
-        self._drop_process_pool()
+        self.checkers.close()
 
     async def bootstrap(self) -> None:
         """A regional node without a roster fetches the hub's current one from the hub URL
@@ -254,7 +241,7 @@ class Puller:
         mine = await asyncio.to_thread(self._tip, origin)
         # Far behind (a new origin, a resync): pages are checked in worker processes, the
         # next one while this thread stores the current one (node.sync.verifier_pool).
-        far = their_last - mine >= self.far_behind and not self._processes_failed
+        far = their_last - mine >= self.far_behind and not self.checkers.failed
         ahead: asyncio.Task[_Fetched] | None = None
         try:
             for _ in range(self.settings.sync_max_pages):
@@ -311,13 +298,8 @@ class Puller:
             peer.node_id, peer.url, origin=origin, after=after, limit=self.settings.sync_page_size
         )
         checking = None
-        if check is not None and page.records and not self._processes_failed:
-            try:
-                future = verifier_pool.submit(self._process_pool(), body, check, origin)
-            except (BrokenExecutor, RuntimeError, OSError) as exc:
-                self._pool_failed(exc)
-            else:
-                checking = asyncio.wrap_future(future)
+        if check is not None and page.records:
+            checking = self.checkers.start(body, check, origin)
         return _Fetched(page, checking, check)
 
     async def _checked(self, fetched: _Fetched, trust: Trust) -> Checked | None:
@@ -326,27 +308,8 @@ class Puller:
         ``ingest_page`` checks the page again itself)."""
         if fetched.checking is None:
             return None
-        try:
-            checked = await fetched.checking
-        except (BrokenExecutor, OSError) as exc:
-            self._pool_failed(exc)
-            return None
+        checked = await self.checkers.verdict(fetched.checking)
         return checked if fetched.trust == trust else None
-
-    def _pool_failed(self, exc: Exception) -> None:
-        logger.warning("verify processes failed (%s); checking pages inline", exc)
-        self._drop_process_pool()
-        self._processes_failed = True  # not again: ingest_page can always check inline
-
-    def _process_pool(self) -> Executor:
-        if self._processes is None:
-            self._processes = verifier_pool.make_pool()
-        return self._processes
-
-    def _drop_process_pool(self) -> None:
-        if self._processes is not None:
-            self._processes.shutdown(wait=False, cancel_futures=True)
-            self._processes = None
 
     async def _refetch_withheld(self, peer: RosterNode, heads: Heads) -> None:
         """Ask this peer again for seqs that another relay served without their body."""
@@ -393,7 +356,7 @@ class Puller:
                 peer=peer,
                 now=format_utc(self.clock()),
                 on_reject=self.on_reject,
-                pool=None if checked is not None else self._verifier_pool(),
+                pool=None if checked is not None else self.checkers.threads(),
                 checked=checked,
             )
             session.commit()
