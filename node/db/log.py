@@ -51,6 +51,13 @@ def tip(session: Session, *, origin: str) -> Tip:
     return Tip(0, None) if row is None else Tip(int(row[0]), row[1])
 
 
+def tips(session: Session) -> dict[str, int]:
+    """The ``last_seq`` of the dense prefix held of every origin, in one query: a pull
+    reads it once to skip the origins a peer holds no further than we do."""
+    c = SEQUENCES.c
+    return {o: int(n) for o, n in session.execute(select(c.origin, c.last_seq)).all()}
+
+
 def summaries(session: Session) -> list[OriginSummary]:
     """Every origin of which something is held, in origin order."""
     c = SEQUENCES.c
@@ -72,6 +79,20 @@ def header_hash_at(session: Session, *, origin: str, seq: int) -> str | None:
         select(RECORDS.c.header).where(RECORDS.c.origin == origin, RECORDS.c.seq == seq)
     ).scalar_one_or_none()
     return None if header is None else sha256_tag(header.encode("utf-8"))
+
+
+def header_hashes_at(
+    session: Session, *, at: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], str]:
+    """``header_hash_at`` for several (origin, seq) in one session; a pair with nothing
+    held there is left out. One lookup by primary key each: a row-value IN list costs
+    more to build than the few lookups a pull makes."""
+    out = {}
+    for origin, seq in set(at):
+        found = header_hash_at(session, origin=origin, seq=seq)
+        if found is not None:
+            out[(origin, seq)] = found
+    return out
 
 
 @dataclass

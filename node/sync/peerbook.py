@@ -39,15 +39,22 @@ class PeerBook:
     def saw(self, peer: str, heads: Heads) -> None:
         """Keep what ``peer`` showed at this pull, for every process's status views."""
         with Session(writer(self._engine)) as session:
-            peers.record_heads(
-                session, node_id=peer, heads=heads.model_dump_json(),
-                now=format_utc(self._clock()),
-            )  # fmt: skip
+            self._keep(session, peer, heads)
             session.commit()
 
-    def succeeded(self, peer: RosterNode, *, applied: int, note: str) -> None:
-        """Success resets the backoff, whatever failed before."""
+    def _keep(self, session: Session, peer: str, heads: Heads) -> None:
+        peers.record_heads(
+            session, node_id=peer, heads=heads.model_dump_json(), now=format_utc(self._clock())
+        )
+
+    def succeeded(
+        self, peer: RosterNode, *, applied: int, note: str, heads: Heads | None = None
+    ) -> None:
+        """Success resets the backoff, whatever failed before. ``heads``: what the peer
+        showed at this pull, if ``saw`` did not keep it already (one write per pull)."""
         with Session(writer(self._engine)) as session:
+            if heads is not None:
+                self._keep(session, peer.node_id, heads)
             peers.record_success(
                 session,
                 node_id=peer.node_id,
@@ -58,9 +65,11 @@ class PeerBook:
             )
             session.commit()
 
-    def failed(self, peer: RosterNode, *, error: str) -> None:
+    def failed(self, peer: RosterNode, *, error: str, heads: Heads | None = None) -> None:
         now = self._clock()
         with Session(writer(self._engine)) as session:
+            if heads is not None:
+                self._keep(session, peer.node_id, heads)
             failures = peers.failures(session, node_id=peer.node_id) + 1
             later = backoff.next_attempt(failures, now, self._jitter())
             peers.record_failure(

@@ -216,20 +216,31 @@ class Puller:
         if not force and not await asyncio.to_thread(self.peers.due, peer):
             return PullResult(peer.node_id, ok=False, error="backing off")
         result = PullResult(peer.node_id, ok=True)
+        unkept: Heads | None = None  # heads to keep with the outcome, in the same write
         try:
-            heads = await self.client.heads(peer.node_id, peer.url)
-            self.peers.saw(peer.node_id, heads)
+            heads = unkept = await self.client.heads(peer.node_id, peer.url)
             hub = self.trust.current.hub if self.trust.current else ""
-            for head in sorted(heads.origins, key=lambda h: h.origin != hub):
-                if head.origin == self.settings.node_id or (only and head.origin != only):
-                    continue
+            # One read of every tip skips the origins held as far as the peer holds them
+            # (tips only grow, so a skip is never wrong); _pull_origin reads its own again.
+            held = await asyncio.to_thread(self._tips)
+            behind = [
+                h
+                for h in sorted(heads.origins, key=lambda h: h.origin != hub)
+                if h.origin != self.settings.node_id
+                and (not only or h.origin == only)
+                and h.last_seq > held.get(h.origin, 0)
+            ]
+            if behind:  # a long pull: status shows what the peer holds while it runs
+                await asyncio.to_thread(self.peers.saw, peer.node_id, heads)
+                unkept = None
+            for head in behind:
                 await self._pull_origin(peer, head.origin, head.last_seq, result)
             await self._refetch_withheld(peer, heads)
             await self.witnessing.compare_notes(peer, heads)
         except PeerError as exc:
             result.ok, result.error = False, str(exc)
             logger.warning("sync with peer %s failed: %s", peer.node_id, exc)
-        await asyncio.to_thread(self._record_outcome, peer, result)
+        await asyncio.to_thread(self._record_outcome, peer, result, unkept)
         return result
 
     async def _pull_origin(
@@ -362,8 +373,15 @@ class Puller:
             session.commit()
         return result
 
-    def _record_outcome(self, peer: RosterNode, result: PullResult) -> None:
+    def _tips(self) -> dict[str, int]:
+        with Session(self.engine) as session:
+            return log.tips(session)
+
+    def _record_outcome(
+        self, peer: RosterNode, result: PullResult, heads: Heads | None = None
+    ) -> None:
+        note = "; ".join(result.stopped)
         if result.ok:
-            self.peers.succeeded(peer, applied=result.applied, note="; ".join(result.stopped))
+            self.peers.succeeded(peer, applied=result.applied, note=note, heads=heads)
         else:
-            self.peers.failed(peer, error=result.error)
+            self.peers.failed(peer, error=result.error, heads=heads)

@@ -100,10 +100,14 @@ class Witnessing:
         if trust is None:
             return out
         disagree = False
-        for head in heads.origins:
-            if head.head is None or head.last_seq < 1 or head.origin == self.settings.node_id:
-                continue
-            ours = await asyncio.to_thread(self._hash_at, head.origin, head.last_seq)
+        compared = [
+            h
+            for h in heads.origins
+            if h.head is not None and h.last_seq >= 1 and h.origin != self.settings.node_id
+        ]
+        held = await asyncio.to_thread(self._hashes_at, [(h.origin, h.last_seq) for h in compared])
+        for head in compared:
+            ours = held.get((head.origin, head.last_seq))
             if ours is not None and ours != head.head:
                 disagree = True
                 await self._prove(peer, head.origin, head.last_seq, trust, out)
@@ -228,6 +232,10 @@ class Witnessing:
             stored = cosignatures.keep(session, cosigs, now=format_utc(self.clock()))
             session.commit()
         return stored
+
+    def _hashes_at(self, at: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        with Session(self.engine) as session:
+            return log.header_hashes_at(session, at=at)
 
     def _hash_at(self, origin: str, seq: int) -> str | None:
         with Session(self.engine) as session:
