@@ -123,7 +123,7 @@ def current_token(
     """The caller's token. Failed checks are rate-limited per client address, and a client
     over its limit is refused before its token is even looked at."""
     client = _client(request)
-    now = runtime.monotonic()
+    now = runtime.rate_clock()
     runtime.auth_limiter.peek(client, now=now)
     try:
         if credentials is None:
@@ -167,7 +167,7 @@ TokenDep = Annotated[ApiToken, Depends(current_token)]
 
 
 def editor(token: TokenDep, runtime: RuntimeDep) -> ApiToken:
-    runtime.write_limiter.hit(token.id, now=runtime.monotonic())
+    runtime.write_limiter.hit(token.id, now=runtime.rate_clock())
     return token
 
 

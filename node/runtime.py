@@ -16,7 +16,7 @@ from typing import Any
 
 from federation.keys import SigningKey
 from node.db.session import Engine
-from node.ratelimit import RateLimiter
+from node.ratelimit import RateLimiter, SharedBuckets
 from node.settings import NodeSettings
 
 
@@ -51,6 +51,9 @@ class Runtime:
     key: SigningKey
     clock: Callable[[], datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic
+    # The rate limits' clock: wall-clock seconds, the one clock that replicas on several
+    # hosts share (their buckets are in the database).
+    rate_clock: Callable[[], float] = time.time
     write_limiter: RateLimiter = field(init=False)
     auth_limiter: RateLimiter = field(init=False)
     nudge_limiter: RateLimiter = field(init=False)
@@ -58,16 +61,25 @@ class Runtime:
     network_view: Recent = field(init=False)
 
     def __post_init__(self) -> None:
+        # In the database: every worker and replica of the node spends one allowance.
+        def shared(scope: str) -> SharedBuckets:
+            return SharedBuckets(self.engine, scope)
+
         self.write_limiter = RateLimiter(
-            per_minute=self.settings.write_rate_per_minute, what="writes"
+            per_minute=self.settings.write_rate_per_minute, what="writes", store=shared("write")
         )
         self.auth_limiter = RateLimiter(
             per_minute=self.settings.auth_failures_per_minute,
             burst=self.settings.auth_failures_per_minute,
             what="failed token checks",
+            store=shared("auth"),
         )
-        self.nudge_limiter = RateLimiter(per_minute=600, burst=60, what="nudges")
+        self.nudge_limiter = RateLimiter(
+            per_minute=600, burst=60, what="nudges", store=shared("nudge")
+        )
         # Join requests come from people at a command line: a few a minute per address is
         # plenty, and the hub's pending limits (node.joins) bound what they can store.
-        self.join_limiter = RateLimiter(per_minute=6, burst=6, what="join requests")
+        self.join_limiter = RateLimiter(
+            per_minute=6, burst=6, what="join requests", store=shared("join")
+        )
         self.network_view = Recent(self.settings.network_view_seconds)

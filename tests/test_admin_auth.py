@@ -57,7 +57,7 @@ def test_requests_without_a_valid_token_are_401(node: Node) -> None:
     # More failures than the per-client limit allows in a minute: let a minute pass between
     # requests so this test sees 401s, not 429s (the limit has its own tests).
     ticks = itertools.count(start=1000.0, step=60.0)
-    node.app.state.runtime.monotonic = lambda: next(ticks)
+    node.app.state.runtime.rate_clock = lambda: next(ticks)
     for headers in _bad_authorizations(node):
         assert_unauthorized(c.post("/admin/members", json=member_body(), headers=headers))
         assert_unauthorized(c.post("/admin/events", json=event_body(), headers=headers))

@@ -125,7 +125,7 @@ def test_peek_refuses_without_taking_a_token() -> None:
     limiter = RateLimiter(per_minute=60, burst=2)
     for _ in range(10):
         limiter.peek("a", now=0.0)  # an unknown key is never refused...
-    assert "a" not in limiter._buckets  # ...and peeking does not create a bucket
+    assert "a" not in limiter.store._buckets  # ...and peeking does not create a bucket
     limiter.hit("a", now=0.0)
     for _ in range(10):
         limiter.peek("a", now=0.0)  # one token left: peeking many times keeps it
@@ -142,7 +142,7 @@ def test_the_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     limiter = RateLimiter(per_minute=60, burst=1)
     for i in range(ratelimit.MAX_KEYS + 500):
         limiter.hit(f"k{i}", now=0.0)
-    assert len(limiter._buckets) == ratelimit.MAX_KEYS
+    assert len(limiter.store._buckets) == ratelimit.MAX_KEYS
 
     monkeypatch.setattr(ratelimit, "MAX_KEYS", 3)
     small = RateLimiter(per_minute=60, burst=1)
@@ -151,9 +151,9 @@ def test_the_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     small.hit("x", now=0.0)
     refusal(small, "kept", 0.0)  # touching a key makes it the most recent
     small.hit("y", now=0.0)  # evicts the least recently used: "old"
-    assert list(small._buckets) == ["x", "kept", "y"]
+    assert list(small.store._buckets) == ["x", "kept", "y"]
     small.hit("old", now=0.0)  # forgotten, so it starts with a full bucket again
-    assert len(small._buckets) == 3
+    assert len(small.store._buckets) == 3
     refusal(small, "kept", 0.0)  # still remembered and still empty
 
 
@@ -178,7 +178,7 @@ def limited(tmp_path: Path, clock: Clock) -> Iterator[tuple[Node, FakeMonotonic]
         auth_failures_per_minute=3,
     )
     mono = FakeMonotonic()
-    n.app.state.runtime.monotonic = mono
+    n.app.state.runtime.rate_clock = mono
     yield n, mono
     n.client.close()
     n.engine.dispose()

@@ -87,7 +87,7 @@ def ingested(url: str, origin: str) -> float:
     connection (so successive scrapes reach different workers)."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
     line = f'healthnet_records_ingested_total{{origin="{origin}"}} '
-    values = [float(x[len(line):]) for x in text.splitlines() if x.startswith(line)]
+    values = [float(x[len(line) :]) for x in text.splitlines() if x.startswith(line)]
     return values[0] if values else 0.0
 
 
@@ -215,3 +215,23 @@ def test_two_serve_processes_share_one_postgres_database(
         what="the other replica taking the scheduler",
         detail=follower.output,
     )
+
+
+@pytest.mark.postgres
+def test_replicas_spend_one_write_allowance(pg_url: str, tmp_path: Path, procs: Processes) -> None:
+    """Two replicas on one database allow the rate once, not once each: the buckets are
+    in the database. Two writes a minute; a third, on either replica, is refused."""
+    fed = Federation(procs, tmp_path)
+    slow = {**FAST_SYNC, "HEALTHNET_WRITE_RATE_PER_MINUTE": "2"}
+    first_port, second_port = free_ports(2)
+    one = fed.create("hub", first_port, database_url=pg_url, env=slow)
+    other = procs.add("replica", one.home, second_port, slow)
+    procs.start(one.proc, other)
+
+    def write(url: str, n: int) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {one.token}"}
+        return httpx.post(f"{url}/admin/members", json=member(n), headers=headers, timeout=30)
+
+    answers = [write(url, n) for n, url in enumerate((one.proc.url, other.url) * 2)]
+    assert [a.status_code for a in answers] == [201, 201, 429, 429], [a.text for a in answers]
+    assert 1 <= int(answers[2].headers["retry-after"]) <= 30  # one write per 30 s

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from federation import digest
 from node import checkpoints, roster
@@ -74,9 +75,7 @@ def records(
 def roster_record(session: SessionDep, trust: TrustDep) -> Response:
     """The newest roster this node holds, as the hub signed it."""
     hub = trust.current.hub if trust.current else None
-    text = hub and log.current_envelope_text(
-        session, origin=hub, record_id=roster.roster_id(hub)
-    )
+    text = hub and log.current_envelope_text(session, origin=hub, record_id=roster.roster_id(hub))
     if not text:
         raise NotFound("this node holds no roster")
     return Response(text, media_type="application/json")
@@ -113,7 +112,8 @@ async def nudge(
 ) -> NudgeAccepted:
     """A peer has new records: pull from it soon. Only a hint; it carries no data."""
     client = request.client.host if request.client else "unknown"
-    runtime.nudge_limiter.hit(client, now=runtime.monotonic())
+    # The buckets are in the database: off the event loop, as every query is.
+    await run_in_threadpool(runtime.nudge_limiter.hit, client, now=runtime.rate_clock())
     return NudgeAccepted(accepted=nudger.nudged(body))
 
 

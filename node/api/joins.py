@@ -128,7 +128,7 @@ async def post_join(request: Request, runtime: RuntimeDep) -> JoinReceipt:
     """
     _hub_only(runtime.settings)
     client = request.client.host if request.client else "unknown"
-    runtime.join_limiter.hit(client, now=runtime.monotonic())
+    await run_in_threadpool(runtime.join_limiter.hit, client, now=runtime.rate_clock())
     envelope = joining.parse(await request.body())
     view = await run_in_threadpool(_receive, runtime, envelope, client)
     return JoinReceipt(

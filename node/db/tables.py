@@ -193,6 +193,19 @@ class Peer(SQLModel, table=True):
     heads_at: str | None = Field(default=None, max_length=32)
 
 
+class RateBucket(SQLModel, table=True):
+    """One key's token bucket of one rate limit (node.ratelimit.SharedBuckets): kept here
+    so that every worker and replica of the node spends the same allowance. ``key`` is a
+    hash of the client's address or token id; ``stamp`` is wall-clock seconds."""
+
+    __tablename__ = "rate_buckets"
+
+    scope: str = Field(primary_key=True, max_length=20)
+    key: str = Field(primary_key=True, max_length=32)
+    tokens: float
+    stamp: float
+
+
 class Quarantine(SQLModel, table=True):
     """Records refused from peers, with the reason and, for equivocation, the evidence."""
 
@@ -309,3 +322,4 @@ QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
 PEERS = Peer.__table__  # type: ignore[attr-defined]
 COSIGNATURES = CosignatureRow.__table__  # type: ignore[attr-defined]
 EVIDENCE = EvidenceRow.__table__  # type: ignore[attr-defined]
+RATE_BUCKETS = RateBucket.__table__  # type: ignore[attr-defined]

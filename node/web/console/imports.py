@@ -160,7 +160,7 @@ def confirm(request: Request, runtime: RuntimeDep, who: SignedInDep, form: FormD
     home, now = runtime.settings.home, runtime.clock()
     try:
         staged = uploads.find(home, str(form.get("upload") or ""), token_id=who.token.id, now=now)
-        runtime.write_limiter.hit(who.token.id, now=runtime.monotonic())
+        runtime.write_limiter.hit(who.token.id, now=runtime.rate_clock())
         job_id = import_jobs.start(runtime, upload=staged, token_id=who.token.id)
     except UploadGone as exc:
         return _gone(request, who, exc)

@@ -137,7 +137,7 @@ def records_router(kind: str) -> APIRouter:
         parsed = fields.read(kind, values, region=runtime.settings.region)
         errors = parsed.errors
         if parsed.model is not None:
-            runtime.write_limiter.hit(who.token.id, now=runtime.monotonic())
+            runtime.write_limiter.hit(who.token.id, now=runtime.rate_clock())
             try:
                 with Session(writer(runtime.engine), expire_on_commit=False) as write_session:
                     if kind == "event":
@@ -256,7 +256,7 @@ def records_router(kind: str) -> APIRouter:
     ) -> Response:  # fmt: skip
         record = _own(session, runtime, kind, record_id)
         opened = str(form.get("version") or "") or None
-        runtime.write_limiter.hit(who.token.id, now=runtime.monotonic())
+        runtime.write_limiter.hit(who.token.id, now=runtime.rate_clock())
         try:
             with Session(writer(runtime.engine), expire_on_commit=False) as write_session:
                 write(
