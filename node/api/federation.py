@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from node.alarms import per_origin
 from node.db import evidence, log, peers, quarantine
 from node.deps import NudgerDep, RuntimeDep, SessionDep, StatusDep, TrustDep
 from node.errors import InvalidInput, NotFound
+from node.etags import etag_of, not_modified
 from node.problem_docs import responses
 from schemas.record import MAX_SAFE_INTEGER, Envelope
 from schemas.sync import (
@@ -38,20 +39,44 @@ metrics_router = APIRouter(tags=["node"])
 NodeIdQuery = Annotated[str, Query(pattern=r"^hn-[a-z2-7]{24}$")]
 
 
-@router.get("/heads", response_model=Heads)
-def heads(session: SessionDep, runtime: RuntimeDep, trust: TrustDep) -> Heads:
-    """Per origin: the dense prefix held (1..last_seq), its chain head, count and digest."""
-    return Heads(
-        node=runtime.settings.node_id,
-        roster_version=trust.version,
-        evidence=evidence.count(session),
-        origins=[
-            OriginHead(
-                origin=s.origin, last_seq=s.last_seq, head=s.head, count=s.count, digest=s.digest
-            )
-            for s in log.summaries(session)
-        ],
+@router.get(
+    "/heads",
+    response_model=Heads,
+    responses={304: {"description": "The heads are the ones tagged in If-None-Match"}},
+)
+def heads(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    trust: TrustDep,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    """Per origin: the dense prefix held (1..last_seq), its chain head, count and digest.
+
+    Tagged (``ETag``): a peer that sends the tag of the heads it saw last gets a bodiless
+    304 while they are unchanged, which is most pulls (docs/PROTOCOL.md 10.2)."""
+    body = (
+        Heads(
+            node=runtime.settings.node_id,
+            roster_version=trust.version,
+            evidence=evidence.count(session),
+            origins=[
+                OriginHead(
+                    origin=s.origin,
+                    last_seq=s.last_seq,
+                    head=s.head,
+                    count=s.count,
+                    digest=s.digest,
+                )
+                for s in log.summaries(session)
+            ],
+        )
+        .model_dump_json()
+        .encode("utf-8")
     )
+    tag = etag_of(body)
+    if not_modified(if_none_match, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    return Response(body, media_type="application/json", headers={"ETag": tag})
 
 
 @router.get("/records", response_model=RecordPage)

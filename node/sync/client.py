@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from federation.canonical import loads, loads_page
 from federation.errors import PeerBadResponse, PeerUnreachable, WireFormatError
+from node.etags import usable
 from schemas.sync import Checkpoints, EvidenceList, Heads, Nudge, RecordPage
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -24,6 +26,14 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # would never time out. Every request gets a total deadline as well.
 REQUEST_DEADLINE_SECONDS = 60.0
 T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SeenHeads:
+    """A peer's heads and the tag it gave them (None if it gave none)."""
+
+    heads: Heads
+    etag: str | None
 
 
 class PeerClient:
@@ -42,22 +52,37 @@ class PeerClient:
         return _parse_json(await self._get_bytes(peer, url, params), peer, url)
 
     async def _get_bytes(self, peer: str, url: str, params: dict[str, Any] | None = None) -> bytes:
+        body, _ = await self._fetch(peer, url, params, None)
+        assert body is not None  # no If-None-Match sent: _read refuses a 304
+        return body
+
+    async def _fetch(
+        self, peer: str, url: str, params: dict[str, Any] | None, etag: str | None
+    ) -> tuple[bytes | None, str | None]:
+        """The body and the answer's entity tag; with ``etag`` sent as If-None-Match, no
+        body when the peer answers 304 (not modified)."""
         try:
             async with asyncio.timeout(self.deadline):
-                return await self._read(peer, url, params)
+                return await self._read(peer, url, params, etag)
         except TimeoutError as exc:
             raise PeerUnreachable(
                 f"GET {url}: no complete answer within {self.deadline:.0f} s", peer=peer
             ) from exc
 
-    async def _read(self, peer: str, url: str, params: dict[str, Any] | None) -> bytes:
+    async def _read(
+        self, peer: str, url: str, params: dict[str, Any] | None, etag: str | None
+    ) -> tuple[bytes | None, str | None]:
+        headers = {"Accept-Encoding": "gzip"}
+        if etag is not None:
+            headers["If-None-Match"] = etag
         try:
-            async with self.http.stream(
-                "GET", url, params=params, headers={"Accept-Encoding": "gzip"}
-            ) as response:
+            async with self.http.stream("GET", url, params=params, headers=headers) as response:
+                if response.status_code == 304 and etag is not None:
+                    return None, etag
                 if response.status_code != 200:
                     raise PeerBadResponse(f"GET {url} answered {response.status_code}", peer=peer)
-                return await self._body(response, peer, url)
+                tag = usable(response.headers.get("etag"))
+                return await self._body(response, peer, url), tag
         except httpx.TransportError as exc:
             raise PeerUnreachable(f"GET {url}: {type(exc).__name__}: {exc}", peer=peer) from exc
 
@@ -104,8 +129,19 @@ class PeerClient:
             ) from exc
 
     async def heads(self, peer: str, base: str) -> Heads:
-        data = await self._get(peer, f"{base}/federation/heads")
-        return self._parse(Heads, data, peer, "heads")
+        return (await self.heads_since(peer, base, None)).heads
+
+    async def heads_since(self, peer: str, base: str, known: SeenHeads | None) -> SeenHeads:
+        """The peer's heads; ``known``, as they are, when the peer answers that the heads
+        tagged ``known.etag`` are still its heads (304, docs/PROTOCOL.md 10.2)."""
+        url = f"{base}/federation/heads"
+        etag = known.etag if known is not None else None
+        body, tag = await self._fetch(peer, url, None, etag)
+        if body is None:
+            assert known is not None  # a 304 is taken only when a tag was sent
+            return known
+        heads = self._parse(Heads, _parse_json(body, peer, url), peer, "heads")
+        return SeenHeads(heads, tag)
 
     async def records(
         self, peer: str, base: str, *, origin: str, after: int, limit: int

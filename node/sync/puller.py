@@ -37,7 +37,7 @@ from node.db.session import Engine, Session, writer
 from node.settings import NodeSettings
 from node.sync import verifier_pool
 from node.sync.checkers import Checkers
-from node.sync.client import PeerClient
+from node.sync.client import PeerClient, SeenHeads
 from node.sync.ingest import PageResult, ingest_page
 from node.sync.locks import Locks, acquire
 from node.sync.peerbook import PeerBook
@@ -117,6 +117,10 @@ class Puller:
         self.checkers = Checkers()
         self.far_behind = far_behind
         self._background: set[asyncio.Future[PullResult]] = set()
+        # Per peer (id and URL), the heads it showed last and their tag: sent back as
+        # If-None-Match, so unchanged heads cost a bodiless 304. A cache of this process;
+        # losing it (a restart, another worker pulling) costs one full answer.
+        self._seen: dict[tuple[str, str], SeenHeads] = {}
 
     def close(self) -> None:
         self.checkers.close()
@@ -218,7 +222,10 @@ class Puller:
         result = PullResult(peer.node_id, ok=True)
         unkept: Heads | None = None  # heads to keep with the outcome, in the same write
         try:
-            heads = unkept = await self.client.heads(peer.node_id, peer.url)
+            key = (peer.node_id, peer.url)
+            seen = await self.client.heads_since(peer.node_id, peer.url, self._seen.get(key))
+            self._seen[key] = seen
+            heads = unkept = seen.heads
             hub = self.trust.current.hub if self.trust.current else ""
             # One read of every tip skips the origins held as far as the peer holds them
             # (tips only grow, so a skip is never wrong); _pull_origin reads its own again.

@@ -53,8 +53,13 @@ DATA_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 DOCUMENT_TYPES = (b"text/html", b"image/svg+xml", b"application/xhtml+xml", b"text/xml")
 
 
-def headers_for(content_type: bytes | None) -> tuple[tuple[bytes, bytes], ...]:
-    """The security headers a response of ``content_type`` gets. Pure."""
+def headers_for(content_type: bytes | None, status: int = 200) -> tuple[tuple[bytes, bytes], ...]:
+    """The security headers a response of ``content_type`` gets. Pure.
+
+    A 304 gets none: it has no body, and a cache updates the stored response's headers
+    with those of the 304 (RFC 9111, 4.3.4), so the stored ones must stay as they were."""
+    if status == 304:
+        return ()
     if content_type is None:
         return HEADERS  # unknown: a browser may sniff it as a page
     kind = content_type.split(b";", 1)[0].strip().lower()
@@ -74,7 +79,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = message.get("headers", [])
                 present = {name.lower(): value for name, value in headers}
-                wanted = headers_for(present.get(b"content-type"))
+                wanted = headers_for(present.get(b"content-type"), message.get("status", 200))
                 extra = [(n, v) for n, v in wanted if n not in present]
                 message["headers"] = [*headers, *extra]
             await send(message)
