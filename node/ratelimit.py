@@ -128,10 +128,7 @@ class SharedBuckets:
     def take(self, key: str, *, now: float, rate: Rate) -> int | None:
         key = _hashed(key)
         with Session(writer(self.engine)) as session:
-            full = refilled(None, now=now, rate=rate)
-            held = ratelimits.locked(
-                session, scope=self.scope, key=key, full=(full.tokens, full.stamp)
-            )
+            held = ratelimits.locked(session, scope=self.scope, key=key, full=(rate.capacity, now))
             bucket, refused = take(Bucket(*held), now=now, rate=rate)
             kept = (bucket.tokens, bucket.stamp)
             ratelimits.keep(session, scope=self.scope, key=key, bucket=kept)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from support.clock import Clock
 from support.factories import member_body
-from support.federation_world import create_member, quiet, run, three
+from support.federation_world import create_member, peer_entry, quiet, run, three
 from support.nodes import Node
 
 from federation.errors import PeerBadResponse
@@ -98,7 +98,7 @@ def test_a_pull_takes_a_304_and_goes_on_with_the_heads_it_kept(
         try:
             await create_member(asia, "Asia member 0")
             await fed.converge()
-            peer = next(p for p in eu.sync.trust.peers() if p.node_id == asia.node_id)
+            peer = peer_entry(eu, asia)
             answers.clear()
             assert (await eu.sync.puller.pull(peer, force=True)).ok
             assert answers == [("asia.test", 304)]  # unchanged since the last pull

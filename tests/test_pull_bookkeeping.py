@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import Session
 from support.clock import Clock
 from support.factories import member_body
-from support.federation_world import create_member, quiet, run, three
+from support.federation_world import create_member, peer_entry, quiet, run, three
 from support.nodes import Node
 
 from node.db import log, peers
@@ -49,7 +49,7 @@ def test_an_idle_pull_keeps_the_heads_it_was_shown_with_its_outcome(
         try:
             await create_member(asia, "Asia member 0")
             await fed.converge()
-            peer = next(p for p in eu.sync.trust.peers() if p.node_id == asia.node_id)
+            peer = peer_entry(eu, asia)
             assert isinstance(peer, RosterNode)
 
             clock.advance(minutes=5)  # an idle pull: Europe holds all that Asia holds

@@ -16,6 +16,7 @@ from node.db.log import tip as tip_of
 from node.db.tables import RECORDS, Quarantine
 from node.sync.ingest import ingest_page
 from schemas.geo import Region
+from schemas.roster import RosterNode
 from support.clock import Clock
 from support.factories import event_body, member_body
 from support.fedkit import Federation, FedNode, call, get_json, settle
@@ -118,6 +119,11 @@ def stored(node: FedNode, origin: str) -> list[tuple[int, int, bool, bool]]:
 def quarantined(node: FedNode) -> list[Quarantine]:
     with Session(node.app.state.runtime.engine) as session:
         return list(session.execute(select(Quarantine).order_by(Quarantine.id)).scalars())
+
+
+def peer_entry(node: FedNode, other: FedNode) -> RosterNode:
+    """``other`` as ``node``'s roster lists it: what ``node``'s puller pulls."""
+    return next(p for p in node.sync.trust.peers() if p.node_id == other.node_id)
 
 
 def quiet(*nodes: FedNode) -> None:
