@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -70,8 +71,12 @@ def from_pem(data: bytes, key_id: str) -> SigningKey:
     return SigningKey(key_id, private)
 
 
+@lru_cache(maxsize=256)
 def public_key(text: str, *, field: str = "public_key") -> Ed25519PublicKey:
-    """Parse a base64url raw public key (43 characters, 32 bytes)."""
+    """Parse a base64url raw public key (43 characters, 32 bytes).
+
+    Cached: every received record looks up its origin's key, and decoding it each time was
+    a few µs of every record's check (a key object is immutable, safe to share)."""
     raw = b64url_decode(text, field=field)
     if len(raw) != 32:
         raise WireFormatError("an Ed25519 public key is 32 bytes", field=field)

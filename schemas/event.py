@@ -34,7 +34,7 @@ from schemas.fields import (
     ShortText,
     Topics,
     Url,
-    reject_nul,
+    reject_nul_unless_checked,
 )
 from schemas.geo import Region, check_timezone, coordinate_pair, country_in_region
 
@@ -122,8 +122,8 @@ class EventBody(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return reject_nul(data)
+    def _no_nul(cls, data: Any, info: ValidationInfo) -> Any:
+        return reject_nul_unless_checked(data, info)
 
     title: Name
     description: LongText | None = None

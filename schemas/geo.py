@@ -61,6 +61,7 @@ def countries_in(region: Region) -> list[str]:
     return sorted(code for code, r in _country_regions().items() if r == region)
 
 
+@lru_cache(maxsize=1024)  # a directory uses few codes; each body checks them
 def check_country(code: str) -> str:
     """Return the ISO 3166-1 alpha-2 code in upper case, or raise ValueError."""
     import pycountry
@@ -95,6 +96,7 @@ def coordinate_pair(longitude: float | None, info: Any) -> float | None:
     return longitude
 
 
+@lru_cache(maxsize=1024)  # a directory uses few codes; each body checks them
 def check_language(tag: str) -> str:
     """Return the normalised BCP 47 tag (``en``, ``nl``, ``pt-BR``), or raise ValueError."""
     import langcodes

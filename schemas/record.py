@@ -9,7 +9,7 @@ only the current version of a record carries its content. docs/PROTOCOL.md is th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -35,7 +35,12 @@ KeyId = Annotated[str, StringConstraints(pattern=r"^ed25519:[1-9][0-9]{0,8}$")]
 
 
 def _real_instant(value: str) -> str:
-    datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")  # raises ValueError on 2025-13-45
+    """A real date and time of day (the pattern has checked the digits' layout): what
+    ``datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")`` accepts (no leap second: a
+    datetime holds none), at a quarter of its cost (every received record has one)."""
+    date(int(value[0:4]), int(value[5:7]), int(value[8:10]))  # raises on 2025-13-45
+    if int(value[11:13]) > 23 or int(value[14:16]) > 59 or int(value[17:19]) > 59:
+        raise ValueError(f"{value[11:19]} is not a time of day")
     return value
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from schemas.fields import Latitude, Longitude, Name, Url, reject_nul
+from schemas.fields import Latitude, Longitude, Name, Url, reject_nul_unless_checked
 from schemas.geo import Region
 from schemas.record import Counter, KeyId, NodeId
 
@@ -77,8 +77,8 @@ class RosterBody(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return reject_nul(data)
+    def _no_nul(cls, data: Any, info: ValidationInfo) -> Any:
+        return reject_nul_unless_checked(data, info)
 
     network: Name = "Health Social Media Network"
     hub: NodeId

@@ -74,3 +74,35 @@ def test_an_idle_pull_keeps_the_heads_it_was_shown_with_its_outcome(
             await fed.close()
 
     run(scenario())
+
+
+def test_a_long_pull_shows_the_heads_while_it_runs(tmp_path: Path, clock: Clock) -> None:
+    async def scenario() -> None:
+        fed = three(tmp_path, clock)
+        hub, eu, asia = fed.hub, fed.nodes["europe"], fed.nodes["asia"]
+        quiet(hub, eu, asia)
+        try:
+            await fed.converge()
+            for i in range(5):
+                await create_member(asia, f"Asia member {i}")
+            peer = peer_entry(eu, asia)
+            assert isinstance(peer, RosterNode)
+            eu.settings.sync_page_size = 2  # five records behind: more than a page
+            puller = eu.sync.puller
+            engine = eu.app.state.runtime.engine
+            shown: list[int] = []
+
+            def after_page(origin: str, result: object) -> None:
+                with Session(engine) as session:
+                    seen = peers.heads_seen(session)[asia.node_id]
+                shown.append({h.origin: h.last_seq for h in seen.origins}[asia.node_id])
+
+            puller.on_page = after_page
+            clock.advance(minutes=5)
+            result = await puller.pull(peer, force=True)
+            assert result.ok and result.applied == 5
+            assert shown == [5, 5, 5]  # the peer's heads were kept before the first page
+        finally:
+            await fed.close()
+
+    run(scenario())

@@ -237,7 +237,10 @@ class Puller:
                 and (not only or h.origin == only)
                 and h.last_seq > held.get(h.origin, 0)
             ]
-            if behind:  # a long pull: status shows what the peer holds while it runs
+            gap = sum(h.last_seq - held.get(h.origin, 0) for h in behind)
+            if gap > self.settings.sync_page_size:
+                # A long pull: status shows what the peer holds while it runs. A short one
+                # keeps the heads with its outcome, one write fewer for the usual change.
                 await asyncio.to_thread(self.peers.saw, peer.node_id, heads)
                 unkept = None
             for head in behind:
