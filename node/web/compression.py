@@ -17,7 +17,9 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PREFIX = "/federation/"
-MINIMUM_BYTES = 500  # below this the gzip header and trailer cost more than they save
+# Below this, gzip's 18 bytes of framing and the 47 of Content-Encoding and Vary cost
+# about what they save; the heads of two origins (488 bytes of mostly hex) gzip to 352.
+MINIMUM_BYTES = 400
 LEVEL = 1
 
 

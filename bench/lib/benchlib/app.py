@@ -47,6 +47,7 @@ __all__ = [
     "init_home",
     "load_key",
     "open_home",
+    "peer_http",
     "public_key",
     "record_id",
     "region_of_country",
@@ -58,6 +59,14 @@ def create_app(settings: Any, **kwargs: Any) -> Any:
     """``node.app.create_app``, imported on first use: the web application pulls in some
     500 modules that a bench importing data in process should not carry in its heap."""
     from node.app import create_app as make
+
+    return make(settings, **kwargs)
+
+
+def peer_http(settings: Any, **kwargs: Any) -> Any:
+    """``node.sync.peer_http``: the client a node calls its peers with (its headers are
+    part of what a sync round puts on the wire)."""
+    from node.sync import peer_http as make
 
     return make(settings, **kwargs)
 

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import httpx
-from benchlib.app import NodeSettings, close_app, create_app, record_id
+from benchlib.app import NodeSettings, close_app, create_app, peer_http, record_id
 from benchlib.machine import proc_cpu_seconds
 from benchlib.output import say
 from benchlib.patching import patched
@@ -75,14 +75,12 @@ async def incremental(
     counter = WireCounter()
     result: dict[str, Any] = {"runs": []}
     auth = {"Authorization": f"Bearer {source.token}"}
-    async with (
-        httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, connect=3.0),
-            event_hooks={"request": [counter.on_request], "response": [counter.on_response]},
-        ) as http,
-        httpx.AsyncClient(timeout=30) as admin,
-    ):
-        app = create_app(NodeSettings.load(receiver.home), schedule=False, http=http)
+    settings = NodeSettings.load(receiver.home)
+    # The node's own peer client (its User-Agent and headers), counted.
+    http = peer_http(settings, timeout=httpx.Timeout(30.0, connect=3.0))
+    http.event_hooks = {"request": [counter.on_request], "response": [counter.on_response]}
+    async with http, httpx.AsyncClient(timeout=30) as admin:
+        app = create_app(settings, schedule=False, http=http)
         syncer = app.state.sync.puller
         # Warm-up (connections, caches), then an idle round: nothing changed anywhere.
         await syncer.sync_all(force=True)
