@@ -12,31 +12,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from support import signing_fixtures
+from support.rosters import rkey, rnode
 from support.signing_fixtures import BODY, _seal
 
 from federation.checks import prepare, verify
 from federation.errors import WireFormatError
 from federation.keys import SigningKey, node_id_for, public_key
 from federation.trust import Trust
+from schemas.fields import NUL_CHECKED
 from schemas.geo import Region
 from schemas.member import MemberBody
 from schemas.record import _real_instant
-from schemas.roster import RosterKey, RosterNode
 
 key = signing_fixtures.key
 
 
 def _trust(key: SigningKey) -> Trust:
     origin = node_id_for(key.public_raw)
-    node = RosterNode(
-        node_id=origin,
-        name="Europe",
-        leader="Radboudumc",
-        region=Region.EUROPE,
-        url="http://127.0.0.1:9",
-        keys=[RosterKey(key_id="ed25519:1", public_key=key.public_b64)],
-    )
-    return Trust("hn-" + "a" * 24, {origin: node}, 2)
+    return Trust("hn-" + "a" * 24, {origin: rnode(origin, Region.EUROPE, [rkey(key)])}, 2)
 
 
 def _prepared(key: SigningKey, body: dict[str, Any]) -> None:
@@ -73,7 +66,7 @@ def test_the_schema_walks_for_nuls_unless_told_it_need_not() -> None:
     with pytest.raises(ValidationError, match="NUL"):
         MemberBody.model_validate({**BODY, "name": "a\x00b"})
     with pytest.raises(ValidationError, match="NUL"):
-        MemberBody.model_validate({**BODY, "name": "a\x00b"}, context={"nul_checked": False})
+        MemberBody.model_validate({**BODY, "name": "a\x00b"}, context={NUL_CHECKED: False})
 
 
 def _by_strptime(text: str) -> bool:

@@ -39,6 +39,13 @@ def _peer_row(engine: Engine, node_id: str) -> Peer:
         return row
 
 
+def _shown_seq(engine: Engine, peer: str) -> int:
+    """The last seq of its own origin that ``peer``'s kept heads show."""
+    with Session(engine) as session:
+        seen = peers.heads_seen(session)[peer]
+    return {h.origin: h.last_seq for h in seen.origins}[peer]
+
+
 def test_an_idle_pull_keeps_the_heads_it_was_shown_with_its_outcome(
     tmp_path: Path, clock: Clock
 ) -> None:
@@ -57,17 +64,13 @@ def test_an_idle_pull_keeps_the_heads_it_was_shown_with_its_outcome(
             assert result.ok and result.applied == 0
             row = _peer_row(eu.app.state.runtime.engine, asia.node_id)
             assert row.heads_at == row.last_success  # kept in the outcome's write
-            with Session(eu.app.state.runtime.engine) as session:
-                seen = peers.heads_seen(session)[asia.node_id]
-            assert {h.origin: h.last_seq for h in seen.origins}[asia.node_id] == 1
+            assert _shown_seq(eu.app.state.runtime.engine, asia.node_id) == 1
 
             clock.advance(minutes=5)  # now Asia holds more: the heads are new ones
             await create_member(asia, "Asia member 1")
             result = await eu.sync.puller.pull(peer, force=True)
             assert result.ok and result.applied == 1
-            with Session(eu.app.state.runtime.engine) as session:
-                seen = peers.heads_seen(session)[asia.node_id]
-            assert {h.origin: h.last_seq for h in seen.origins}[asia.node_id] == 2
+            assert _shown_seq(eu.app.state.runtime.engine, asia.node_id) == 2
             row = _peer_row(eu.app.state.runtime.engine, asia.node_id)
             assert row.heads_at == row.last_success
         finally:
@@ -93,9 +96,7 @@ def test_a_long_pull_shows_the_heads_while_it_runs(tmp_path: Path, clock: Clock)
             shown: list[int] = []
 
             def after_page(origin: str, result: object) -> None:
-                with Session(engine) as session:
-                    seen = peers.heads_seen(session)[asia.node_id]
-                shown.append({h.origin: h.last_seq for h in seen.origins}[asia.node_id])
+                shown.append(_shown_seq(engine, asia.node_id))
 
             puller.on_page = after_page
             clock.advance(minutes=5)
