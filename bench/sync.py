@@ -231,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 source,
                 args.incremental_repeats,
                 [servers.pid("hub"), servers.pid("europe")],
+                hub.url,
             ),
         )
         if args.profile_records:

@@ -16,7 +16,7 @@ from node.errors import NodeUnreachable, NoRoster
 if TYPE_CHECKING:
     from node.db.session import Engine
     from node.settings import NodeSettings
-    from node.sync.puller import PullResult
+    from node.sync.pulls import PullResult
 
 roster_app = typer.Typer(
     help="The hub's roster of nodes (run on the hub).",

@@ -42,6 +42,9 @@ class RecordPage(BaseModel):
     origin: NodeId
     after: Annotated[int, Field(ge=0)]
     last_seq: Annotated[int, Field(ge=0)]
+    # The roster version the serving node trusts. Optional on the wire: a page without it
+    # simply cannot vouch that the receiver's roster is current (docs/PROTOCOL.md 10.3).
+    roster_version: Annotated[int, Field(ge=0)] | None = None
     records: Annotated[list[dict[str, Any]], Field(max_length=MAX_PAGE_RECORDS)]
 
 

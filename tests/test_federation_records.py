@@ -71,7 +71,13 @@ def test_record_pages_are_dense_exclusive_and_serve_stubs(tmp_path: Path, clock:
                 assert page["records"] == [] and page["last_seq"] == 5
                 unknown = "hn-" + "a" * 24
                 page = await get_json(server, "/federation/records", origin=unknown)
-                assert page == {"origin": unknown, "after": 0, "last_seq": 0, "records": []}
+                assert page == {
+                    "origin": unknown,
+                    "after": 0,
+                    "last_seq": 0,
+                    "roster_version": server.sync.trust.current.version,
+                    "records": [],
+                }
             assert full == await get_json(eu, "/federation/records", origin=eu.node_id)
 
             for params in (

@@ -159,10 +159,7 @@ def test_nudges_make_peers_pull_now(tmp_path: Path, clock: Clock) -> None:
             nudge = {"node": eu.node_id, "origin": eu.node_id, "seq": second["seq"]}
             r = await call(hub, "POST", "/federation/nudge", json=nudge)
             assert (r.status_code, r.json()) == (202, {"accepted": True})
-            assert fed.net.requests == [
-                "GET europe.test/federation/heads",
-                "GET europe.test/federation/records",
-            ]
+            assert fed.net.requests == ["GET europe.test/federation/records"]  # no heads
             assert await total(hub, region="europe") == 2
             stranger = {"node": "hn-" + "a" * 24, "origin": "hn-" + "a" * 24, "seq": 1}
             fed.net.requests.clear()

@@ -82,6 +82,7 @@ def heads(
 @router.get("/records", response_model=RecordPage)
 def records(
     session: SessionDep,
+    trust: TrustDep,
     origin: NodeIdQuery,
     after: Annotated[
         int, Query(ge=0, le=MAX_SAFE_INTEGER, description="Exclusive: the page starts at after + 1")
@@ -92,7 +93,9 @@ def records(
 
     Superseded versions come as stubs (body null): they keep the chain verifiable.
     """
-    text = log.page_text(session, origin=origin, after=after, limit=limit)
+    text = log.page_text(
+        session, origin=origin, after=after, limit=limit, roster_version=trust.version
+    )
     return Response(text, media_type="application/json")
 
 

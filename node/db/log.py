@@ -173,9 +173,11 @@ def conflicting(session: Session, *, origin: str, header: dict[str, Any]) -> str
     return json.dumps({"record": json.loads(found[0]), "sig": found[1]})
 
 
-def page_text(session: Session, *, origin: str, after: int, limit: int) -> str:
+def page_text(session: Session, *, origin: str, after: int, limit: int, roster_version: int) -> str:
     """A sync page: records of ``origin`` with seq in (after, after + limit], ascending and
-    dense, as JSON text. Superseded versions come as stubs (body null)."""
+    dense, as JSON text. Superseded versions come as stubs (body null). ``roster_version``
+    is the roster this node trusts: a puller nudged straight to the page (no heads first)
+    learns from it whether it must fetch a newer roster before these records verify."""
     rows = session.execute(
         select(RECORDS.c.header, RECORDS.c.body, RECORDS.c.sig)
         .where(RECORDS.c.origin == origin, RECORDS.c.seq > after)
@@ -186,7 +188,10 @@ def page_text(session: Session, *, origin: str, after: int, limit: int) -> str:
         select(SEQUENCES.c.last_seq).where(SEQUENCES.c.origin == origin)
     ).scalar_one_or_none()
     items = ",".join(envelope_text(h, b, s) for h, b, s in rows)
-    return f'{{"origin":"{origin}","after":{after},"last_seq":{last or 0},"records":[{items}]}}'
+    return (
+        f'{{"origin":"{origin}","after":{after},"last_seq":{last or 0},'
+        f'"roster_version":{roster_version},"records":[{items}]}}'
+    )
 
 
 def current_envelope_text(session: Session, *, origin: str, record_id: str) -> str | None:

@@ -54,5 +54,5 @@ class Nudger:
         peer = trust.nodes[nudge.node] if trust else None
         if peer is None or peer.status is not NodeStatus.ACTIVE:
             return False
-        self._puller.pull_soon(peer)
+        self._puller.pull_soon(peer, nudge)
         return True

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,11 +40,12 @@ from node.sync.client import PeerClient, SeenHeads
 from node.sync.ingest import PageResult, ingest_page
 from node.sync.locks import Locks, acquire
 from node.sync.peerbook import PeerBook
+from node.sync.pulls import Fetched, PullResult, last_seq
 from node.sync.trustbook import TrustBook
 from node.sync.witnessing import Witnessing
 from schemas.instants import format_utc
 from schemas.roster import NodeStatus, RosterNode
-from schemas.sync import Heads, RecordPage
+from schemas.sync import Heads, Nudge
 
 logger = logging.getLogger(__name__)
 
@@ -53,33 +53,6 @@ PARALLEL_PULLS = 4
 
 PageHook = Callable[[str, PageResult], None]
 RejectHook = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    """A page, and its check on the process pool when one was started (under ``trust``)."""
-
-    page: RecordPage
-    checking: asyncio.Future[Checked] | None = None
-    trust: Trust | None = None
-
-
-@dataclass
-class PullResult:
-    peer: str
-    ok: bool
-    applied: int = 0
-    rejected: int = 0
-    error: str = ""
-    stopped: list[str] = field(default_factory=list)
-
-
-def _last_seq(records: Sequence[Any]) -> int | None:
-    try:
-        seq = records[-1]["record"]["seq"]
-    except (KeyError, TypeError, IndexError):
-        return None
-    return seq if type(seq) is int else None
 
 
 class Puller:
@@ -179,9 +152,11 @@ class Puller:
         force: bool = False,
         only: str | None = None,
         patience: float = 0.0,
+        nudge: Nudge | None = None,
     ) -> PullResult:
         """Pull ``peer`` unless this process is pulling it already (then once more after
-        that pull), or another process is and stays so for ``patience`` seconds."""
+        that pull), or another process is and stays so for ``patience`` seconds. With
+        ``nudge``, the pull goes straight to the origin it names (``_pull_nudged``)."""
         lock = self._locks.setdefault(peer.node_id, asyncio.Lock())
         if lock.locked() and not force:
             self._again.add(peer.node_id)  # a pull is running: run once more after it
@@ -191,7 +166,7 @@ class Puller:
             if lease is None:
                 return PullResult(peer.node_id, ok=True, error="pulled by another process")
             try:
-                result = await self._guarded(peer, force=force, only=only)
+                result = await self._guarded(peer, force=force, only=only, nudge=nudge)
                 while peer.node_id in self._again:
                     self._again.discard(peer.node_id)
                     result = await self._guarded(peer, force=True, only=None)
@@ -199,16 +174,22 @@ class Puller:
             finally:
                 await asyncio.to_thread(lease.release)
 
-    def pull_soon(self, peer: RosterNode) -> None:
+    def pull_soon(self, peer: RosterNode, nudge: Nudge | None = None) -> None:
         """Start a pull in the background (a nudge's answer must not wait for it)."""
-        pull = self.pull(peer, force=True, patience=self.settings.sync_interval_seconds)
+        pull = self.pull(
+            peer, force=True, patience=self.settings.sync_interval_seconds, nudge=nudge
+        )
         task = asyncio.get_running_loop().create_task(pull)
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
-    async def _guarded(self, peer: RosterNode, *, force: bool, only: str | None) -> PullResult:
+    async def _guarded(
+        self, peer: RosterNode, *, force: bool, only: str | None, nudge: Nudge | None = None
+    ) -> PullResult:
         """The outermost wrapper of one pull: whatever goes wrong with this peer is logged,
         counted as a failure (backoff) and never stops the pulls from the others."""
         try:
+            if nudge is not None:
+                return await self._pull_nudged(peer, nudge)
             return await self._pull_once(peer, force=force, only=only)
         except Exception as exc:  # noqa: BLE001 - the job boundary; see the docstring
             logger.exception("sync with peer %s failed unexpectedly", peer.node_id)
@@ -253,17 +234,55 @@ class Puller:
         await asyncio.to_thread(self._record_outcome, peer, result, unkept)
         return result
 
+    async def _pull_nudged(self, peer: RosterNode, nudge: Nudge) -> PullResult:
+        """A nudge names an origin and the seq the peer now holds of it, so its page is
+        asked for at once, without the heads first: one exchange for the usual single
+        change (docs/PROTOCOL.md 10.3, issue 13) instead of two.
+
+        What the heads give a full pull is kept or left to the next scheduled one. The
+        hub-first rule: the page says which roster its node trusts, and a peer that trusts
+        a newer one than ours gets a full pull instead (the hub's origin first, so the new
+        keys are known before the records signed with them). The withheld refetch and the
+        witness compare wait for the scheduled pull, which still runs every interval."""
+        trust = await asyncio.to_thread(self.trust.fresh)
+        origin = nudge.origin
+        if trust is None or origin == self.settings.node_id or origin not in trust.nodes:
+            return await self._pull_once(peer, force=True, only=None)
+        result = PullResult(peer.node_id, ok=True)
+        try:
+            mine = await asyncio.to_thread(self._tip, origin)
+            if mine >= nudge.seq:
+                return result  # held already (another peer was quicker): nothing to ask
+            first = await self._fetch(peer, origin, mine)
+            theirs = first.page.roster_version
+            if theirs is None or theirs > trust.version:
+                return await self._pull_once(peer, force=True, only=None)
+            their_last = max(nudge.seq, first.page.last_seq)
+            await self._pull_origin(peer, origin, their_last, result, first=first)
+        except PeerError as exc:
+            result.ok, result.error = False, str(exc)
+            logger.warning("nudged pull from peer %s failed: %s", peer.node_id, exc)
+        await asyncio.to_thread(self._record_outcome, peer, result)
+        return result
+
     async def _pull_origin(
-        self, peer: RosterNode, origin: str, their_last: int, result: PullResult
+        self,
+        peer: RosterNode,
+        origin: str,
+        their_last: int,
+        result: PullResult,
+        *,
+        first: Fetched | None = None,
     ) -> None:
         """Pages after our tip, each applied with its tip in one transaction. The next page
         is requested while the current one is verified and stored (it starts after the
-        current page's last seq); if the current page stops short, it is dropped."""
+        current page's last seq); if the current page stops short, it is dropped. ``first``
+        is a page already fetched (a nudged pull's), used if it starts at our tip."""
         mine = await asyncio.to_thread(self._tip, origin)
         # Far behind (a new origin, a resync): pages are checked in worker processes, the
         # next one while this thread stores the current one (node.sync.verifier_pool).
         far = their_last - mine >= self.far_behind and not self.checkers.failed
-        ahead: asyncio.Task[_Fetched] | None = None
+        ahead: asyncio.Task[Fetched] | None = None
         try:
             for _ in range(self.settings.sync_max_pages):
                 trust = self.trust.current
@@ -272,16 +291,17 @@ class Puller:
                 if trust.nodes[origin].status is not NodeStatus.ACTIVE:
                     return  # suspended or revoked: none of its records, not even relayed
                 if ahead is not None:
-                    fetched = await ahead
-                    ahead = None
+                    first, ahead = await ahead, None
+                if first is not None:
+                    fetched, first = first, None
                     if fetched.page.after != mine:
-                        continue  # prefetched from a tip we did not reach; ask again
+                        continue  # fetched from a tip we did not reach; ask again
                 else:
                     fetched = await self._fetch(peer, origin, mine, check=trust if far else None)
                 page = fetched.page
                 if not page.records:
                     return
-                last = _last_seq(page.records)
+                last = last_seq(page.records)
                 if last is not None and mine < last < their_last:
                     ahead = asyncio.ensure_future(
                         self._fetch(peer, origin, last, check=trust if far else None)
@@ -312,7 +332,7 @@ class Puller:
 
     async def _fetch(
         self, peer: RosterNode, origin: str, after: int, *, check: Trust | None = None
-    ) -> _Fetched:
+    ) -> Fetched:
         """A page; with ``check``, its records' check is started on the process pool as
         soon as the bytes are in."""
         page, body = await self.client.records_with_body(
@@ -321,9 +341,9 @@ class Puller:
         checking = None
         if check is not None and page.records:
             checking = self.checkers.start(body, check, origin)
-        return _Fetched(page, checking, check)
+        return Fetched(page, checking, check)
 
-    async def _checked(self, fetched: _Fetched, trust: Trust) -> Checked | None:
+    async def _checked(self, fetched: Fetched, trust: Trust) -> Checked | None:
         """The pool's verdict on a page, if it was checked there under the roster still in
         force (a roster record in the page before changes the keys: then None, and
         ``ingest_page`` checks the page again itself)."""

@@ -31,11 +31,13 @@ from node.settings import NodeSettings
 from node.sheets import MAX_ROWS
 from schemas.geo import Region, check_country, region_of_country
 from schemas.member import MemberBody
+from schemas.sync import Nudge
 
 __all__ = [
     "MAX_ROWS",
     "MemberBody",
     "NodeSettings",
+    "Nudge",
     "Region",
     "b64url_decode",
     "canonical_bytes",

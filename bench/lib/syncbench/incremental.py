@@ -1,4 +1,7 @@
-"""Phase 3: one changed record, pulled by the receiver's own ``Puller`` in this process.
+"""Phase 3: one changed record, pulled by the receiver's own ``Puller`` in this process:
+first by a periodic round (``sync_all``: every peer's heads, then the page), then as a
+nudge makes it travel (the source's nudge, counted once, and the nudged pull straight to
+the page, docs/PROTOCOL.md 10.3).
 
 In process, so that the bytes on the wire can be counted (httpx event hooks) and the
 time of ``sync_all`` taken without a process start-up in it; against the real servers,
@@ -11,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from benchlib.app import NodeSettings, close_app, create_app, peer_http, record_id
+from benchlib.app import NodeSettings, Nudge, close_app, create_app, peer_http, record_id
 from benchlib.machine import proc_cpu_seconds
 from benchlib.output import say
 from benchlib.patching import patched
@@ -67,11 +71,57 @@ class WireCounter:
             )
 
 
+async def timed_round(
+    counter: WireCounter, server_pids: list[int], go: Callable[[], Awaitable[list[Any]]]
+) -> dict[str, Any]:
+    """One counted, timed pull: wall and CPU time here, the peers' servers' CPU time."""
+    counter.reset()
+    servers0 = sum(proc_cpu_seconds(pid) for pid in server_pids)
+    t0, c0 = time.perf_counter(), time.process_time()
+    pulled = await go()
+    ms = (time.perf_counter() - t0) * 1000
+    cpu_ms = (time.process_time() - c0) * 1000
+    servers_ms = (sum(proc_cpu_seconds(pid) for pid in server_pids) - servers0) * 1000
+    return {
+        "ms": round(ms, 2),
+        "client_cpu_ms": round(cpu_ms, 2),
+        "servers_cpu_ms": round(servers_ms, 1),
+        "bytes": counter.sent + counter.received,
+        "sent": counter.sent,
+        "received": counter.received,
+        "requests": list(counter.requests),
+        "exchanges": list(counter.exchanges),
+        "applied": sum(r.applied for r in pulled),
+        "ok": all(r.ok for r in pulled),
+    }
+
+
+async def one_nudge(source: NodeHome, to: str, seq: int) -> dict[str, Any]:
+    """The bytes of one nudge as the source sends it (its own peer client), to ``to``.
+    A nudge's size does not depend on whom it goes to beyond the URL's port digits."""
+    counter = WireCounter()
+    http = peer_http(NodeSettings.load(source.home), timeout=httpx.Timeout(10.0, connect=3.0))
+    http.event_hooks = {"request": [counter.on_request], "response": [counter.on_response]}
+    message = Nudge(node=source.node_id, origin=source.node_id, seq=seq)
+    async with http:
+        answer = await http.post(f"{to}/federation/nudge", json=message.model_dump())
+    if answer.status_code != 202:
+        raise RuntimeError(f"nudge answered {answer.status_code}: {answer.text[:300]}")
+    return {"bytes": counter.sent + counter.received, "exchanges": counter.exchanges}
+
+
 async def incremental(
-    receiver: NodeHome, source: NodeHome, *, member_id: str, repeats: int, server_pids: list[int]
+    receiver: NodeHome,
+    source: NodeHome,
+    *,
+    member_id: str,
+    repeats: int,
+    server_pids: list[int],
+    hub_url: str,
 ) -> dict[str, Any]:
     """``server_pids``: the peers' server processes, whose CPU time each round is added up
-    (with this process's) to tell CPU work from waiting for a core on a busy machine."""
+    (with this process's) to tell CPU work from waiting for a core on a busy machine;
+    ``hub_url``: a server to send the counted nudge to."""
     counter = WireCounter()
     result: dict[str, Any] = {"runs": []}
     auth = {"Authorization": f"Bearer {source.token}"}
@@ -104,28 +154,39 @@ async def incremental(
             )
             if put.status_code != 200:
                 raise RuntimeError(f"PUT answered {put.status_code}: {put.text[:300]}")
-            counter.reset()
-            servers0 = sum(proc_cpu_seconds(pid) for pid in server_pids)
-            t0, c0 = time.perf_counter(), time.process_time()
-            pulled = await syncer.sync_all(force=True)
-            ms = (time.perf_counter() - t0) * 1000
-            cpu_ms = (time.process_time() - c0) * 1000
-            servers_ms = (sum(proc_cpu_seconds(pid) for pid in server_pids) - servers0) * 1000
-            result["runs"].append(
-                {
-                    "ms": round(ms, 2),
-                    "client_cpu_ms": round(cpu_ms, 2),
-                    "servers_cpu_ms": round(servers_ms, 1),
-                    "bytes": counter.sent + counter.received,
-                    "sent": counter.sent,
-                    "received": counter.received,
-                    "requests": list(counter.requests),
-                    "exchanges": list(counter.exchanges),
-                    "applied": sum(r.applied for r in pulled),
-                    "ok": all(r.ok for r in pulled),
-                }
+            round_ = await timed_round(
+                counter, server_pids, lambda: syncer.sync_all(force=True)
             )
+            result["runs"].append(round_)
             await asyncio.sleep(0.2)
+        # The same change as a nudge carries it: the source's nudge (its bytes counted once;
+        # sent to the hub, since the receiver here is this process, not a server), then the
+        # pull the nudge starts (node.sync.nudges: Puller.pull with the nudge).
+        peer = app.state.sync.trust.current.nodes[source.node_id]
+        nudged: list[dict[str, Any]] = []
+        for i in range(repeats):
+            body["description"] = f"Changed by the sync bench, nudged round {i}."
+            put = await admin.put(
+                f"{source.url}/admin/members/{member_id}", json=body, headers=auth
+            )
+            put.raise_for_status()
+            news = Nudge(node=source.node_id, origin=source.node_id, seq=put.json()["seq"])
+
+            async def go(news: Nudge = news) -> list[Any]:
+                return [await syncer.pull(peer, force=True, nudge=news)]
+
+            nudged.append(await timed_round(counter, server_pids, go))
+            await asyncio.sleep(0.2)
+        nudge = await one_nudge(source, hub_url, seq=put.json()["seq"])
+        result["nudged"] = {
+            "nudge_bytes": nudge["bytes"],
+            "nudge_exchanges": nudge["exchanges"],
+            "runs": nudged,
+            "ms_median": round(med([r["ms"] for r in nudged]), 2),
+            "pull_bytes_median": med([r["bytes"] for r in nudged]),
+            "bytes_median": med([r["bytes"] for r in nudged]) + nudge["bytes"],
+            "applied_each": [r["applied"] for r in nudged],
+        }
         # One more changed record, pulled under cProfile (sequential: see sequential_patches).
         body["description"] = "Changed by the sync bench, profiled round."
         put = await admin.put(f"{source.url}/admin/members/{member_id}", json=body, headers=auth)
@@ -161,12 +222,19 @@ async def incremental(
 
 
 def phase_incremental(
-    receiver: NodeHome, source: NodeHome, repeats: int, server_pids: list[int]
+    receiver: NodeHome, source: NodeHome, repeats: int, server_pids: list[int], hub_url: str
 ) -> dict[str, Any]:
     say("\n== 3. incremental sync of one changed record (in process, counted bytes)")
     member_id = record_id(source.node_id, "member", "m0000003")
     inc = asyncio.run(
-        incremental(receiver, source, member_id=member_id, repeats=repeats, server_pids=server_pids)
+        incremental(
+            receiver,
+            source,
+            member_id=member_id,
+            repeats=repeats,
+            server_pids=server_pids,
+            hub_url=hub_url,
+        )
     )
     for r in inc["runs"]:
         say(
@@ -185,6 +253,18 @@ def phase_incremental(
         f"(targets <= {TARGETS['incremental_ms']:.0f} ms, <= {TARGETS['incremental_bytes']} "
         f"B); idle round {inc['idle']['ms']:.2f} ms, {inc['idle']['bytes']} B; the change "
         f"adds {inc['bytes_over_idle_median']:.0f} B"
+    )
+    nudged = inc["nudged"]
+    for r in nudged["runs"]:
+        say(
+            f"  nudged: {r['ms']:7.2f} ms (CPU: this process {r['client_cpu_ms']:6.2f} ms, "
+            f"servers {r['servers_cpu_ms']:5.1f} ms)  {r['bytes']:5d} B  applied "
+            f"{r['applied']}  {r['requests']}"
+        )
+    say(
+        f"nudged: median {nudged['ms_median']:.2f} ms, {nudged['bytes_median']:.0f} B "
+        f"(the nudge {nudged['nudge_bytes']} B + the pull {nudged['pull_bytes_median']:.0f} B;"
+        f" targets <= {TARGETS['incremental_ms']:.0f} ms, <= {TARGETS['incremental_bytes']} B)"
     )
     say(f"  one more round under cProfile ({inc['profiled_round_ms']:.1f} ms), by cumtime:")
     for row in [r for r in inc["cprofile_ms"] if r["by"] == "cumtime"][:18]:

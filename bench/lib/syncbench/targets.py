@@ -32,6 +32,11 @@ def verdict(res: dict[str, Any]) -> dict[str, bool]:
         out["incremental_bytes"] = inc["bytes_median"] <= TARGETS["incremental_bytes"]
         out["incremental_ms"] = inc["ms_median"] <= TARGETS["incremental_ms"]
         out["incremental_applied"] = all(a == 1 for a in inc["applied_each"])
+        nudged = inc.get("nudged")
+        if nudged:
+            out["nudged_bytes"] = nudged["bytes_median"] <= TARGETS["incremental_bytes"]
+            out["nudged_ms"] = nudged["ms_median"] <= TARGETS["incremental_ms"]
+            out["nudged_applied"] = all(a == 1 for a in nudged["applied_each"])
     prop = res.get("propagation")
     if prop:
         out["propagation_ms"] = prop["ms_median"] <= TARGETS["propagation_ms"]
