@@ -22,6 +22,8 @@ from support.faults import (
 from support.fedkit import call, get_json, settle
 
 from node import operator
+from node.sync.peerbook import with_origin
+from schemas.sync import Heads, OriginHead
 
 
 async def nudge(w: World, receiver_name: str, sender: str, origin: str, seq: int) -> None:
@@ -32,9 +34,7 @@ async def nudge(w: World, receiver_name: str, sender: str, origin: str, seq: int
     await settle()
 
 
-def test_a_nudge_costs_one_exchange_and_a_held_seq_costs_none(
-    tmp_path: Path, clock: Clock
-) -> None:
+def test_a_nudge_costs_one_exchange_and_a_held_seq_costs_none(tmp_path: Path, clock: Clock) -> None:
     async def body(w: World) -> None:
         eu, asia = w.eu, w.asia
         made = await create_member(eu, "Nudged Clinic")
@@ -44,6 +44,11 @@ def test_a_nudge_costs_one_exchange_and_a_held_seq_costs_none(
         assert seqs(asia, eu.node_id) == list(range(1, made["seq"] + 1))
         state = peer_state(asia, eu.node_id)
         assert state is not None and state.failures == 0
+        # No heads were asked for, yet status shows Europe's origin as the page showed it:
+        # caught up, the same prefix on both sides.
+        shown = (await get_json(asia, "/federation/status"))["peers"]
+        europe = next(p for p in shown if p["node_id"] == eu.node_id)["origins"][eu.node_id]
+        assert europe == {"their_last_seq": made["seq"], "lag": 0, "agrees": True}
 
         # The same news again (from a second relay, say): held already, nothing is asked.
         w.fed.net.requests.clear()
@@ -56,9 +61,7 @@ def test_a_nudge_costs_one_exchange_and_a_held_seq_costs_none(
     world_test(tmp_path, clock, body)
 
 
-def test_a_peer_on_a_newer_roster_gets_a_full_pull_hub_first(
-    tmp_path: Path, clock: Clock
-) -> None:
+def test_a_peer_on_a_newer_roster_gets_a_full_pull_hub_first(tmp_path: Path, clock: Clock) -> None:
     """Europe rotates its key and signs with the new one; the hub lists it, Europe learns
     the new roster, Asia does not yet. Nudged by Europe, Asia must take the hub's roster
     before Europe's record, or that record would be refused as signed by an unknown key."""
@@ -107,3 +110,18 @@ def test_a_page_that_names_no_roster_gets_a_full_pull(tmp_path: Path, clock: Clo
         assert seqs(asia, eu.node_id) == list(range(1, made["seq"] + 1))
 
     world_test(tmp_path, clock, body)
+
+
+def test_with_origin_replaces_one_origin_and_keeps_the_rest_in_order() -> None:
+    def head(letter: str, seq: int) -> OriginHead:
+        return OriginHead(
+            origin="hn-" + letter * 24, last_seq=seq, head=None, count=seq, digest="0" * 64
+        )
+
+    kept = Heads(node="hn-" + "n" * 24, roster_version=2, origins=[head("c", 3), head("a", 1)])
+    updated = with_origin(kept, head("b", 7))
+    assert [(h.origin[3], h.last_seq) for h in updated.origins] == [("a", 1), ("b", 7), ("c", 3)]
+    again = with_origin(updated, head("c", 9))
+    assert [(h.origin[3], h.last_seq) for h in again.origins] == [("a", 1), ("b", 7), ("c", 9)]
+    assert (again.node, again.roster_version) == (kept.node, kept.roster_version)
+    assert [h.last_seq for h in kept.origins] == [3, 1]  # the kept heads are not changed

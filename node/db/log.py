@@ -60,10 +60,20 @@ def tips(session: Session) -> dict[str, int]:
 
 def summaries(session: Session) -> list[OriginSummary]:
     """Every origin of which something is held, in origin order."""
+    return _summaries(session)
+
+
+def summary(session: Session, *, origin: str) -> OriginSummary | None:
+    """One origin's dense prefix as held (``summaries``), or None when nothing is held."""
+    found = _summaries(session, SEQUENCES.c.origin == origin)
+    return found[0] if found else None
+
+
+def _summaries(session: Session, *where: Any) -> list[OriginSummary]:
     c = SEQUENCES.c
     rows = session.execute(
         select(c.origin, c.last_seq, c.head, c.count, c.digest)
-        .where(c.last_seq > 0)
+        .where(c.last_seq > 0, *where)
         .order_by(c.origin)
     ).all()
     return [OriginSummary(o, int(n), h, int(k), d) for o, n, h, k, d in rows]

@@ -5,16 +5,17 @@ federation.backoff's pure arithmetic."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from datetime import datetime
 
 from federation import backoff
-from node.db import peers
+from node.db import log, peers
 from node.db.session import Engine, Session, writer
 from schemas.instants import format_utc, parse_utc
 from schemas.roster import RosterNode
-from schemas.sync import Heads
+from schemas.sync import Heads, OriginHead
 
 
 class PeerBook:
@@ -28,6 +29,19 @@ class PeerBook:
         self._engine = engine
         self._clock = clock
         self._jitter = jitter
+
+    def caught_up(self, peer: str, origin: str, their_last: int) -> Heads | None:
+        """The heads kept for ``peer`` with ``origin`` brought up to date after a nudged pull
+        (which asks for no heads), or None to keep them as they are: when nothing is kept
+        yet, or this node's tip fell short of ``their_last``, the peer's last seq as its
+        page showed it. Once the tip reaches it, the peer holds the very prefix this node
+        verified and stored from it, so its head and digest there are this node's."""
+        with Session(self._engine) as session:
+            kept = peers.heads_seen(session).get(peer)
+            mine = log.summary(session, origin=origin)
+        if kept is None or mine is None or mine.last_seq < their_last:
+            return None
+        return with_origin(kept, OriginHead(**dataclasses.asdict(mine)))
 
     def due(self, peer: RosterNode) -> bool:
         """A peer in backoff is skipped, never waited on."""
@@ -81,3 +95,10 @@ class PeerBook:
                 next_attempt=format_utc(later),
             )
             session.commit()
+
+
+def with_origin(heads: Heads, head: OriginHead) -> Heads:
+    """``heads`` with ``head`` in place of what it held of that origin. Pure."""
+    others = [h for h in heads.origins if h.origin != head.origin]
+    origins = sorted([*others, head], key=lambda h: h.origin)
+    return heads.model_copy(update={"origins": origins})

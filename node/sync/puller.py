@@ -259,10 +259,14 @@ class Puller:
                 return await self._pull_once(peer, force=True, only=None)
             their_last = max(nudge.seq, first.page.last_seq)
             await self._pull_origin(peer, origin, their_last, result, first=first)
+            # Status shows the peer's heads: bring that origin's up to what the page showed.
+            kept = await asyncio.to_thread(
+                self.peers.caught_up, peer.node_id, origin, first.page.last_seq
+            )
         except PeerError as exc:
-            result.ok, result.error = False, str(exc)
+            result.ok, result.error, kept = False, str(exc), None
             logger.warning("nudged pull from peer %s failed: %s", peer.node_id, exc)
-        await asyncio.to_thread(self._record_outcome, peer, result)
+        await asyncio.to_thread(self._record_outcome, peer, result, kept)
         return result
 
     async def _pull_origin(
