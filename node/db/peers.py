@@ -90,6 +90,14 @@ def record_heads(session: Session, *, node_id: str, heads: str, now: str) -> Non
     session.add(row)
 
 
+def heads_seen_of(session: Session, *, node_id: str) -> Heads | None:
+    """The heads one peer showed at its last pull, or None when none are kept."""
+    text = session.execute(
+        select(PEERS.c.heads).where(PEERS.c.node_id == node_id)
+    ).scalar_one_or_none()
+    return None if text is None else Heads.model_validate_json(text)
+
+
 def heads_seen(session: Session) -> dict[str, Heads]:
     """The heads each peer showed at its last pull (by any process of the node)."""
     rows = session.execute(select(PEERS.c.node_id, PEERS.c.heads).where(PEERS.c.heads.is_not(None)))

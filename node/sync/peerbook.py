@@ -13,6 +13,7 @@ from datetime import datetime
 from federation import backoff
 from node.db import log, peers
 from node.db.session import Engine, Session, writer
+from node.sync.pulls import PullResult
 from schemas.instants import format_utc, parse_utc
 from schemas.roster import RosterNode
 from schemas.sync import Heads, OriginHead
@@ -37,11 +38,19 @@ class PeerBook:
         page showed it. Once the tip reaches it, the peer holds the very prefix this node
         verified and stored from it, so its head and digest there are this node's."""
         with Session(self._engine) as session:
-            kept = peers.heads_seen(session).get(peer)
+            kept = peers.heads_seen_of(session, node_id=peer)
             mine = log.summary(session, origin=origin)
         if kept is None or mine is None or mine.last_seq < their_last:
             return None
         return with_origin(kept, OriginHead(**dataclasses.asdict(mine)))
+
+    def record(self, peer: RosterNode, result: PullResult, heads: Heads | None = None) -> None:
+        """A pull's outcome: success resets the backoff, a failure extends it."""
+        note = "; ".join(result.stopped)
+        if result.ok:
+            self.succeeded(peer, applied=result.applied, note=note, heads=heads)
+        else:
+            self.failed(peer, error=result.error, heads=heads)
 
     def due(self, peer: RosterNode) -> bool:
         """A peer in backoff is skipped, never waited on."""

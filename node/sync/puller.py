@@ -31,10 +31,10 @@ from federation.checks import Checked
 from federation.errors import HealthnetError, PeerBadResponse, PeerError
 from federation.pinning import accept_hub_roster
 from federation.trust import Trust
-from node.db import log, store
+from node.db import log
 from node.db.session import Engine, Session, writer
 from node.settings import NodeSettings
-from node.sync import verifier_pool
+from node.sync import verifier_pool, withheld
 from node.sync.checkers import Checkers
 from node.sync.client import PeerClient, SeenHeads
 from node.sync.ingest import PageResult, ingest_page
@@ -194,7 +194,7 @@ class Puller:
         except Exception as exc:  # noqa: BLE001 - the job boundary; see the docstring
             logger.exception("sync with peer %s failed unexpectedly", peer.node_id)
             result = PullResult(peer.node_id, ok=False, error=f"internal: {type(exc).__name__}")
-            await asyncio.to_thread(self._record_outcome, peer, result)
+            await asyncio.to_thread(self.peers.record, peer, result)
             return result
 
     async def _pull_once(self, peer: RosterNode, *, force: bool, only: str | None) -> PullResult:
@@ -226,12 +226,19 @@ class Puller:
                 unkept = None
             for head in behind:
                 await self._pull_origin(peer, head.origin, head.last_seq, result)
-            await self._refetch_withheld(peer, heads)
+            await withheld.refetch(
+                engine=self.engine,
+                trust=self.trust,
+                client=self.client,
+                apply=self._apply,
+                peer=peer,
+                heads=heads,
+            )
             await self.witnessing.compare_notes(peer, heads)
         except PeerError as exc:
             result.ok, result.error = False, str(exc)
             logger.warning("sync with peer %s failed: %s", peer.node_id, exc)
-        await asyncio.to_thread(self._record_outcome, peer, result, unkept)
+        await asyncio.to_thread(self.peers.record, peer, result, unkept)
         return result
 
     async def _pull_nudged(self, peer: RosterNode, nudge: Nudge) -> PullResult:
@@ -266,7 +273,7 @@ class Puller:
         except PeerError as exc:
             result.ok, result.error, kept = False, str(exc), None
             logger.warning("nudged pull from peer %s failed: %s", peer.node_id, exc)
-        await asyncio.to_thread(self._record_outcome, peer, result, kept)
+        await asyncio.to_thread(self.peers.record, peer, result, kept)
         return result
 
     async def _pull_origin(
@@ -356,30 +363,6 @@ class Puller:
         checked = await self.checkers.verdict(fetched.checking)
         return checked if fetched.trust == trust else None
 
-    async def _refetch_withheld(self, peer: RosterNode, heads: Heads) -> None:
-        """Ask this peer again for seqs that another relay served without their body."""
-        theirs = {h.origin: h.last_seq for h in heads.origins}
-        missing = await asyncio.to_thread(self._withheld)
-        for origin, seq in missing:
-            trust = self.trust.current
-            if trust is None or origin not in trust.nodes or theirs.get(origin, 0) < seq:
-                continue
-            page = await self.client.records(
-                peer.node_id, peer.url, origin=origin, after=seq - 1, limit=1
-            )
-            if page.records:
-                applied = await asyncio.to_thread(
-                    self._apply, peer.node_id, origin, page.records, trust
-                )
-                if applied.filled:
-                    logger.info(
-                        "restored withheld %s seq %s from peer %s", origin, seq, peer.node_id
-                    )
-
-    def _withheld(self) -> list[tuple[str, int]]:
-        with Session(self.engine) as session:
-            return store.withheld(session, limit=50)
-
     def _tip(self, origin: str) -> int:
         with Session(self.engine) as session:
             return log.tip(session, origin=origin).seq
@@ -410,12 +393,3 @@ class Puller:
     def _tips(self) -> dict[str, int]:
         with Session(self.engine) as session:
             return log.tips(session)
-
-    def _record_outcome(
-        self, peer: RosterNode, result: PullResult, heads: Heads | None = None
-    ) -> None:
-        note = "; ".join(result.stopped)
-        if result.ok:
-            self.peers.succeeded(peer, applied=result.applied, note=note, heads=heads)
-        else:
-            self.peers.failed(peer, error=result.error, heads=heads)
