@@ -184,6 +184,13 @@ def test_equivocation_is_quarantined_with_evidence_and_alarms(tmp_path: Path, cl
             (w.eu.node_id, 3, w.relay_node.node_id)
         ]
         assert status["quarantine"]["by_reason"] == {"equivocation": 1}
+        # The pull that quarantined it also made it a proof, served to every peer (10.8),
+        # although the pull before had found the quarantine empty.
+        (proof,) = (await get_json(w.asia, "/federation/evidence"))["evidence"]
+        assert {header_hash(proof["a"]["record"]), header_hash(proof["b"]["record"])} == {
+            header_hash(other["record"]),
+            header_hash(good[2]["record"]),
+        }
 
     world_test(tmp_path, clock, body)
 

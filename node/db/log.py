@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlmodel import Session
 
 from federation import digest
@@ -45,10 +46,16 @@ def envelope_text(header: str, body: str | None, sig: str) -> str:
 def tip(session: Session, *, origin: str) -> Tip:
     """The dense prefix held of ``origin``: the next record must have seq = tip + 1 and
     ``prev`` = the tip's header hash."""
-    row = session.execute(
-        select(SEQUENCES.c.last_seq, SEQUENCES.c.head).where(SEQUENCES.c.origin == origin)
-    ).first()
+    row = session.execute(_tip_statement(), {"origin": origin}).first()
     return Tip(0, None) if row is None else Tip(int(row[0]), row[1])
+
+
+@cache
+def _tip_statement() -> Select[tuple[int, str | None]]:
+    """Built once: every pull and every page reads a tip, and building the select costs
+    more than SQLite takes to answer it (as ``store._withheld_statement``)."""
+    c = SEQUENCES.c
+    return select(c.last_seq, c.head).where(c.origin == bindparam("origin"))
 
 
 def tips(session: Session) -> dict[str, int]:
@@ -85,10 +92,15 @@ def header_hash_at(session: Session, *, origin: str, seq: int) -> str | None:
     nothing) or when nothing is held there."""
     if seq < 1:
         return None
-    header = session.execute(
-        select(RECORDS.c.header).where(RECORDS.c.origin == origin, RECORDS.c.seq == seq)
-    ).scalar_one_or_none()
+    header = session.execute(_header_statement(), {"origin": origin, "seq": seq}).scalar()
     return None if header is None else sha256_tag(header.encode("utf-8"))
+
+
+@cache
+def _header_statement() -> Select[tuple[str]]:
+    """Built once (``_tip_statement``): a pull compares the header at every origin's head."""
+    c = RECORDS.c
+    return select(c.header).where(c.origin == bindparam("origin"), c.seq == bindparam("seq"))
 
 
 def header_hashes_at(

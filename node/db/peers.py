@@ -5,8 +5,9 @@ this module only stores its results."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from node.db.tables import PEERS, Peer
@@ -53,41 +54,79 @@ def every(session: Session) -> dict[str, PeerState]:
 
 
 def record_success(
-    session: Session, *, node_id: str, url: str, now: str, applied: int, note: str
+    session: Session,
+    *,
+    node_id: str,
+    url: str,
+    now: str,
+    applied: int,
+    note: str,
+    heads: str | None = None,
 ) -> None:
-    """A pull that worked: the backoff resets, whatever failed before."""
-    row = session.get(Peer, node_id) or Peer(node_id=node_id, url=url)
-    row.url, row.last_attempt, row.last_success = url, now, now
-    row.failures, row.next_attempt = 0, None
-    row.last_error = note[:1000]
-    row.records_in += applied
-    session.add(row)
+    """A pull that worked: the backoff resets, whatever failed before. ``heads``: what the
+    peer showed at this pull (JSON), kept in the same statement."""
+    values: dict[str, Any] = {
+        "url": url,
+        "last_attempt": now,
+        "last_success": now,
+        "failures": 0,
+        "next_attempt": None,
+        "last_error": note[:1000],
+    }
+    if heads is not None:
+        values |= {"heads": heads, "heads_at": now}
+    _write(session, node_id=node_id, values=values, records_in=applied)
 
 
 def record_failure(
     session: Session, *, node_id: str, url: str, now: str, error: str, next_attempt: str
-) -> int:
-    """A pull that failed; returns the failure count the backoff was computed from."""
-    row = session.get(Peer, node_id) or Peer(node_id=node_id, url=url)
-    row.url, row.last_attempt = url, now
-    row.failures += 1
-    row.next_attempt = next_attempt
-    row.last_error = error[:1000]
-    session.add(row)
-    return row.failures
+) -> None:
+    """A pull that failed, with the next attempt the backoff computed."""
+    values = {"url": url, "last_attempt": now, "next_attempt": next_attempt}
+    _write(session, node_id=node_id, values={**values, "last_error": error[:1000]}, failed=True)
 
 
 def failures(session: Session, *, node_id: str) -> int:
-    row = session.get(Peer, node_id)
-    return 0 if row is None else row.failures
+    found = session.execute(
+        select(PEERS.c.failures).where(PEERS.c.node_id == node_id)
+    ).scalar_one_or_none()
+    return 0 if found is None else int(found)
 
 
 def record_heads(session: Session, *, node_id: str, heads: str, now: str) -> None:
     """Keep the heads a peer just showed (JSON), so that every process of the node reads
     the same view of it; a peer seen for the first time gets its row here."""
-    row = session.get(Peer, node_id) or Peer(node_id=node_id, url="")
-    row.heads, row.heads_at = heads, now
-    session.add(row)
+    _write(session, node_id=node_id, values={"heads": heads, "heads_at": now})
+
+
+def _write(
+    session: Session,
+    *,
+    node_id: str,
+    values: dict[str, Any],
+    records_in: int = 0,
+    failed: bool = False,
+) -> None:
+    """One ``UPDATE`` of a peer's row, or an ``INSERT`` the first time the peer is seen.
+
+    Core statements, not an ORM load and flush: this runs after every pull of every peer,
+    most of them finding nothing new, and the ORM's unit of work cost more than the write
+    (issue 13's periodic round). Counters are added to in SQL, so they count every pull
+    whichever process made it. A peer's pulls hold its pull lock, so no two writers race
+    to insert the same row."""
+    c = PEERS.c
+    counters: dict[str, Any] = {"records_in": c.records_in + records_in}
+    if failed:
+        counters["failures"] = c.failures + 1
+    changed = session.execute(
+        update(PEERS).where(c.node_id == node_id).values(**values, **counters)
+    )
+    if changed.rowcount:  # type: ignore[attr-defined]
+        return
+    first = {"url": "", "last_error": "", "failures": 1 if failed else 0}
+    session.execute(
+        insert(PEERS).values(**{**first, **values, "node_id": node_id, "records_in": records_in})
+    )
 
 
 def heads_seen_of(session: Session, *, node_id: str) -> Heads | None:

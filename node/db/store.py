@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from federation import digest
@@ -252,12 +252,7 @@ def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         by_origin.setdefault(row["origin"], []).append(row)
     for origin, group in by_origin.items():
-        ensure_origin(session, origin=origin)
-        held_seq, held_count, held_digest = session.execute(
-            select(SEQUENCES.c.last_seq, SEQUENCES.c.count, SEQUENCES.c.digest)
-            .where(SEQUENCES.c.origin == origin)
-            .with_for_update()
-        ).one()
+        held_seq, held_count, held_digest = _held_summary(session, origin)
         hashes = [sha256_tag(r["header"].encode("utf-8")) for r in group]
         total = sum(
             digest.element(r["record_id"], r["version"], h)
@@ -273,6 +268,20 @@ def _summarise(session: Session, rows: list[dict[str, Any]]) -> None:
                 digest=digest.add(held_digest, total),
             )
         )
+
+
+def _held_summary(session: Session, origin: str) -> tuple[int, int, str]:
+    """(last seq, count, digest) held of ``origin``, its row locked for this transaction,
+    and created empty the first time the origin is seen. Core, not ``ensure_origin``'s ORM
+    lookup: every page of every pull passes here (issue 13's periodic round)."""
+    c = SEQUENCES.c
+    locked = select(c.last_seq, c.count, c.digest).where(c.origin == origin).with_for_update()
+    row = session.execute(locked).first()
+    if row is None:
+        empty = {"origin": origin, "last_seq": 0, "count": 0, "digest": digest.EMPTY}
+        session.execute(insert(SEQUENCES).values(**empty))
+        row = session.execute(locked).one()
+    return int(row[0]), int(row[1]), str(row[2])
 
 
 def _project(session: Session, rows: list[dict[str, Any]], *, received_at: str) -> None:

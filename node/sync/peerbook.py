@@ -76,8 +76,6 @@ class PeerBook:
         """Success resets the backoff, whatever failed before. ``heads``: what the peer
         showed at this pull, if ``saw`` did not keep it already (one write per pull)."""
         with Session(writer(self._engine)) as session:
-            if heads is not None:
-                self._keep(session, peer.node_id, heads)
             peers.record_success(
                 session,
                 node_id=peer.node_id,
@@ -85,6 +83,7 @@ class PeerBook:
                 now=format_utc(self._clock()),
                 applied=applied,
                 note=note,
+                heads=None if heads is None else heads.model_dump_json(),
             )
             session.commit()
 

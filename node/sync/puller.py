@@ -383,12 +383,16 @@ class Puller:
                 trust=trust,
                 peer=peer,
                 now=format_utc(self.clock()),
-                on_reject=self.on_reject,
+                on_reject=self._rejected,
                 pool=None if checked is not None else self.checkers.threads(),
                 checked=checked,
             )
             session.commit()
         return result
+
+    def _rejected(self, reason: str) -> None:
+        self.witnessing.quarantined(reason)
+        self.on_reject(reason)
 
     def _tips(self) -> dict[str, int]:
         with Session(self.engine) as session:

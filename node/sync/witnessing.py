@@ -32,6 +32,7 @@ from typing import Any
 
 from federation.errors import BadEvidence, HealthnetError, PeerError
 from federation.evidence import check_proof, make_proof, shape_of
+from federation.merge import Verdict
 from federation.trust import Trust, listed_key
 from federation.witness import Agreement, Cosignature, check_cosignature, compare
 from federation.witness import witness_keys as roster_witness_keys
@@ -79,6 +80,16 @@ class Witnessing:
         # them on a restart costs one extra fetch each.
         self._collected: dict[str, float] = {}
         self._proofs_seen: dict[str, int] = {}
+        # Whether the quarantine may hold an equivocation not yet made a proof: true at
+        # start (another process may have quarantined one), then set by ``quarantined``
+        # when ingest here refuses a record as one. Reading the quarantine after every
+        # pull of every peer for nothing was a session and a query per pull.
+        self._unproved = True
+
+    def quarantined(self, reason: str) -> None:
+        """Ingest refused a record for ``reason`` (its quarantine reason)."""
+        if reason == Verdict.EQUIVOCATION.value:
+            self._unproved = True
 
     async def compare_notes(self, peer: RosterNode, heads: Heads) -> None:
         """What a pull does after the pages (docs/PROTOCOL.md 10.8). A peer that cannot
@@ -91,7 +102,13 @@ class Witnessing:
             return
         for note in found.notes[:5]:
             logger.info("from %s: %s", peer.node_id, note)
-        await asyncio.to_thread(self.quarantined_proofs)
+        if self._unproved:
+            self._unproved = False  # before the read: a refusal meanwhile sets it again
+            try:
+                await asyncio.to_thread(self.quarantined_proofs)
+            except BaseException:
+                self._unproved = True  # not done: the next pull tries again
+                raise
 
     async def exchange(self, peer: RosterNode, heads: Heads) -> Exchange:
         """Compare, collect and prove; raises ``PeerError`` if the peer does not answer."""
