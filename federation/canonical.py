@@ -117,7 +117,11 @@ class Duplicated(dict[str, Any]):
 def _marker(found: list[str]) -> Any:
     def marking(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)
-        if len(result) == len(pairs) and not any(type(v) is Duplicated for _, v in pairs):
+        # Every marked object was appended to ``found``: while it is empty, no value here
+        # can be one, and the honest page's objects skip the scan (a third of the parse).
+        if len(result) == len(pairs) and (
+            not found or not any(type(v) is Duplicated for _, v in pairs)
+        ):
             return result
         marked = Duplicated(result)
         seen: set[str] = set()

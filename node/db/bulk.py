@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -89,9 +90,9 @@ def insert_values(
     connection = session.connection()
     for start in range(0, len(rows), per):
         part = rows[start : start + per]
-        params = [v for r in part for v in pick(r)] if len(cols) > 1 else [pick(r) for r in part]
+        flat = chain.from_iterable(map(pick, part)) if len(cols) > 1 else map(pick, part)
         sql = head + ", ".join(one for _ in part) + tail
-        found.extend(tuple(r) for r in connection.exec_driver_sql(sql, tuple(params)))
+        found.extend(tuple(r) for r in connection.exec_driver_sql(sql, tuple(flat)))
     return found
 
 
