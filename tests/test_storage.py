@@ -4,6 +4,8 @@ concurrent writers never produce a duplicate or a gap. Runs on SQLite and Postgr
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -80,6 +82,45 @@ def test_downgrade_and_upgrade_again(engine) -> None:  # type: ignore[no-untyped
     # linear chain, so the highest number is the head.
     newest = max(p.name.split("_")[0] for p in (migrate.MIGRATIONS / "versions").glob("0*.py"))
     assert migrate.current(engine) == newest
+
+
+def test_head_is_alembic_s_head_and_a_current_database_skips_alembic(
+    engine, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    """``migrate.HEAD`` must name the newest migration (a new one that forgot to change it
+    would leave every database a revision behind), and opening a database already there
+    must not import Alembic (about 11 MB in every worker)."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(migrate._config()).get_heads() == [migrate.HEAD]
+    assert migrate.stamped(engine) == [migrate.HEAD]
+    check = (
+        "import sys\n"
+        "from node.db import migrate\n"
+        "from node.db.engine import make_engine\n"
+        f"e = make_engine({database_url!r})\n"
+        "migrate.upgrade(e)\n"
+        "print(migrate.stamped(e), 'alembic' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.split() == [f"['{migrate.HEAD}']", "False"]
+    # One revision behind: upgrade does run Alembic, and brings it to the head.
+    migrate.downgrade(engine, "0014")
+    assert migrate.stamped(engine) == ["0014"]
+    migrate.upgrade(engine)
+    assert migrate.stamped(engine) == [migrate.HEAD] and migrate.current(engine) == migrate.HEAD
+
+
+def test_a_database_alembic_never_touched_stamps_nothing(tmp_path: Path) -> None:
+    eng = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    try:
+        assert migrate.stamped(eng) == []
+        migrate.upgrade(eng)
+        assert migrate.stamped(eng) == [migrate.HEAD]
+    finally:
+        eng.dispose()
 
 
 def test_0007_tags_the_events_already_held_by_how_one_takes_part(engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]
