@@ -17,6 +17,9 @@ The choices, and why:
   which keeps every VTIMEZONE a few years long whatever dates an editor types.
 
 ``Filters`` names a feed (its canonical URL), for the router and for pages that link to it.
+
+icalendar is imported by the functions that build a feed, not by this module: about 3 MB
+that a worker need not hold until someone subscribes (issue 13's 120 MB per worker).
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pycountry
-from icalendar import Calendar, Event, Timezone, vDuration, vText
 
 from schemas.instants import parse_utc
+
+if TYPE_CHECKING:
+    from icalendar import Event, Timezone, vText
 
 PRODID = "-//healthnet//event feed//EN"
 UID_DOMAIN = "healthnet"
@@ -116,6 +121,8 @@ def build_calendar(
     """The feed as bytes. ``events`` are events as the JSON API serves them (signed body
     plus ``id``, ``version``, ``updated_at``, ``starts_at_utc``, ``ends_at_utc``), in the
     order they should appear; ``organizers`` maps member ids to names."""
+    from icalendar import Calendar, vDuration
+
     cal = Calendar()
     cal.add("PRODID", PRODID)
     cal.add("VERSION", "2.0")
@@ -178,6 +185,8 @@ def _vevent(
     feed: FeedInfo,
     organizers: Mapping[str, str],
 ) -> Event:
+    from icalendar import Event
+
     page = f"{feed.site}/e/{data['id']}"
     revised = _instant(data["updated_at"])
     event = Event()
@@ -208,6 +217,8 @@ def _vevent(
 
 
 def text(value: str) -> vText:
+    from icalendar import vText
+
     return vText(_CONTROL.sub("", value))
 
 
@@ -254,6 +265,8 @@ def vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     summer time an hour late. Each onset is therefore recomputed from the zone itself, which
     also keeps this right if icalendar changes its convention.
     """
+    from icalendar import Timezone
+
     zone = ZoneInfo(tzid)
     component = Timezone.from_tzinfo(
         zone, tzid=tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
