@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session
 
 from federation.canonical import canonical_bytes
@@ -58,7 +59,13 @@ def held(session: Session, *, origin: str | None = None, limit: int = 200) -> li
 
 
 def count(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(EVIDENCE)).scalar_one())
+    return int(session.execute(_count_statement()).scalar_one())
+
+
+@cache
+def _count_statement() -> Select[Any]:
+    """Built once: every peer's heads request says how many proofs are held."""
+    return select(func.count()).select_from(EVIDENCE)
 
 
 def pairs(session: Session) -> set[tuple[str, str]]:

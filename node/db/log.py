@@ -51,7 +51,7 @@ def tip(session: Session, *, origin: str) -> Tip:
 
 
 @cache
-def _tip_statement() -> Select[tuple[int, str | None]]:
+def _tip_statement() -> Select[Any]:
     """Built once: every pull and every page reads a tip, and building the select costs
     more than SQLite takes to answer it (as ``store._withheld_statement``)."""
     c = SEQUENCES.c
@@ -67,22 +67,27 @@ def tips(session: Session) -> dict[str, int]:
 
 def summaries(session: Session) -> list[OriginSummary]:
     """Every origin of which something is held, in origin order."""
-    return _summaries(session)
+    return _summaries(session.execute(_summaries_statement(False)))
 
 
 def summary(session: Session, *, origin: str) -> OriginSummary | None:
     """One origin's dense prefix as held (``summaries``), or None when nothing is held."""
-    found = _summaries(session, SEQUENCES.c.origin == origin)
+    found = _summaries(session.execute(_summaries_statement(True), {"origin": origin}))
     return found[0] if found else None
 
 
-def _summaries(session: Session, *where: Any) -> list[OriginSummary]:
+@cache
+def _summaries_statement(one: bool) -> Select[Any]:
+    """Built once, for every origin or (``one``) a bound one: every peer's heads request
+    and every nudged pull read these (as ``_tip_statement``)."""
     c = SEQUENCES.c
-    rows = session.execute(
-        select(c.origin, c.last_seq, c.head, c.count, c.digest)
-        .where(c.last_seq > 0, *where)
-        .order_by(c.origin)
-    ).all()
+    query = select(c.origin, c.last_seq, c.head, c.count, c.digest).where(c.last_seq > 0)
+    if one:
+        query = query.where(c.origin == bindparam("origin"))
+    return query.order_by(c.origin)
+
+
+def _summaries(rows: Iterable[Any]) -> list[OriginSummary]:
     return [OriginSummary(o, int(n), h, int(k), d) for o, n, h, k, d in rows]
 
 
@@ -97,7 +102,7 @@ def header_hash_at(session: Session, *, origin: str, seq: int) -> str | None:
 
 
 @cache
-def _header_statement() -> Select[tuple[str]]:
+def _header_statement() -> Select[Any]:
     """Built once (``_tip_statement``): a pull compares the header at every origin's head."""
     c = RECORDS.c
     return select(c.header).where(c.origin == bindparam("origin"), c.seq == bindparam("seq"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
@@ -47,7 +48,7 @@ def current_version(session: Session, *, hub: str, record_id: str) -> int:
 
 
 @cache
-def _version_statement() -> Select[tuple[int]]:
+def _version_statement() -> Select[Any]:
     """Built once: every request that trusts the roster asks, and building the select
     cost more than the lookup (as ``log._tip_statement``)."""
     c = RECORDS.c
