@@ -87,13 +87,13 @@ def test_downgrade_and_upgrade_again(engine) -> None:  # type: ignore[no-untyped
 def test_head_is_alembic_s_head_and_a_current_database_skips_alembic(
     engine, database_url: str
 ) -> None:  # type: ignore[no-untyped-def]
-    """``migrate.HEAD`` must name the newest migration (a new one that forgot to change it
-    would leave every database a revision behind), and opening a database already there
+    """``migrate.head()`` must name the newest migration (a file whose number is not its
+    revision would leave every database a revision behind), and opening a database already there
     must not import Alembic (about 11 MB in every worker)."""
     from alembic.script import ScriptDirectory
 
-    assert ScriptDirectory.from_config(migrate._config()).get_heads() == [migrate.HEAD]
-    assert migrate.stamped(engine) == [migrate.HEAD]
+    assert ScriptDirectory.from_config(migrate._config()).get_heads() == [migrate.head()]
+    assert migrate.stamped(engine) == [migrate.head()]
     check = (
         "import sys\n"
         "from node.db import migrate\n"
@@ -105,12 +105,12 @@ def test_head_is_alembic_s_head_and_a_current_database_skips_alembic(
     out = subprocess.run(
         [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=True
     )
-    assert out.stdout.split() == [f"['{migrate.HEAD}']", "False"]
+    assert out.stdout.split() == [f"['{migrate.head()}']", "False"]
     # One revision behind: upgrade does run Alembic, and brings it to the head.
     migrate.downgrade(engine, "0014")
     assert migrate.stamped(engine) == ["0014"]
     migrate.upgrade(engine)
-    assert migrate.stamped(engine) == [migrate.HEAD] and migrate.current(engine) == migrate.HEAD
+    assert migrate.stamped(engine) == [migrate.head()] and migrate.current(engine) == migrate.head()
 
 
 def test_a_database_alembic_never_touched_stamps_nothing(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_a_database_alembic_never_touched_stamps_nothing(tmp_path: Path) -> None
     try:
         assert migrate.stamped(eng) == []
         migrate.upgrade(eng)
-        assert migrate.stamped(eng) == [migrate.HEAD]
+        assert migrate.stamped(eng) == [migrate.head()]
     finally:
         eng.dispose()
 

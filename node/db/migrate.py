@@ -4,11 +4,12 @@ Every process that opens the database calls ``upgrade`` (each ``serve`` worker, 
 command). Importing Alembic costs about 11 MB of memory and a tenth of a second, which an
 idle worker would carry for nothing once the schema is current (issue 13's 120 MB per
 worker). So ``upgrade`` first reads the revision stamped in the database and imports
-Alembic only when it differs from ``HEAD``.
+Alembic only when it differs from ``head()``.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,14 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 LOGGER = "alembic"  # the logger migrations report on, for callers that quieten it
-# The newest migration's revision. A new migration must change it too:
-# tests/test_storage.py checks it against Alembic's own head.
-HEAD = "0015"
+
+
+@cache
+def head() -> str:
+    """The newest migration's revision, read from the file names (``NNNN_name.py`` holds
+    revision ``NNNN``, one linear chain) so that Alembic need not be imported to know it;
+    tests/test_storage.py checks it against Alembic's own head."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
 
 
 def _config() -> Config:
@@ -36,7 +42,7 @@ def _config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision``. Safe to call on every start: a no-op when current,
     and then Alembic is not even imported."""
-    if revision == "head" and stamped(engine) == [HEAD]:
+    if revision == "head" and stamped(engine) == [head()]:
         return
     from alembic import command
 

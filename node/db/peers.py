@@ -73,17 +73,28 @@ def record_success(
         "next_attempt": None,
         "last_error": note[:1000],
     }
-    if heads is not None:
-        values |= {"heads": heads, "heads_at": now}
-    _write(session, node_id=node_id, values=values, records_in=applied)
+    _write(session, node_id=node_id, values=_seen(values, heads, now), records_in=applied)
 
 
 def record_failure(
-    session: Session, *, node_id: str, url: str, now: str, error: str, next_attempt: str
+    session: Session,
+    *,
+    node_id: str,
+    url: str,
+    now: str,
+    error: str,
+    next_attempt: str,
+    heads: str | None = None,
 ) -> None:
-    """A pull that failed, with the next attempt the backoff computed."""
+    """A pull that failed, with the next attempt the backoff computed (``heads``: as for
+    ``record_success``)."""
     values = {"url": url, "last_attempt": now, "next_attempt": next_attempt}
-    _write(session, node_id=node_id, values={**values, "last_error": error[:1000]}, failed=True)
+    values = _seen({**values, "last_error": error[:1000]}, heads, now)
+    _write(session, node_id=node_id, values=values, failed=True)
+
+
+def _seen(values: dict[str, Any], heads: str | None, now: str) -> dict[str, Any]:
+    return values if heads is None else {**values, "heads": heads, "heads_at": now}
 
 
 def failures(session: Session, *, node_id: str) -> int:

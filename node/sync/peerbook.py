@@ -62,13 +62,9 @@ class PeerBook:
     def saw(self, peer: str, heads: Heads) -> None:
         """Keep what ``peer`` showed at this pull, for every process's status views."""
         with Session(writer(self._engine)) as session:
-            self._keep(session, peer, heads)
+            now = format_utc(self._clock())
+            peers.record_heads(session, node_id=peer, heads=heads.model_dump_json(), now=now)
             session.commit()
-
-    def _keep(self, session: Session, peer: str, heads: Heads) -> None:
-        peers.record_heads(
-            session, node_id=peer, heads=heads.model_dump_json(), now=format_utc(self._clock())
-        )
 
     def succeeded(
         self, peer: RosterNode, *, applied: int, note: str, heads: Heads | None = None
@@ -90,8 +86,6 @@ class PeerBook:
     def failed(self, peer: RosterNode, *, error: str, heads: Heads | None = None) -> None:
         now = self._clock()
         with Session(writer(self._engine)) as session:
-            if heads is not None:
-                self._keep(session, peer.node_id, heads)
             failures = peers.failures(session, node_id=peer.node_id) + 1
             later = backoff.next_attempt(failures, now, self._jitter())
             peers.record_failure(
@@ -101,6 +95,7 @@ class PeerBook:
                 now=format_utc(now),
                 error=error,
                 next_attempt=format_utc(later),
+                heads=None if heads is None else heads.model_dump_json(),
             )
             session.commit()
 
